@@ -1,0 +1,43 @@
+package io.jlm.core.quant;
+
+import io.jlm.core.tensor.GGMLType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Per-weight-type kernels. Rows are addressed by a byte offset into a (usually memory-mapped) segment;
+ * element counts are multiples of the type's block size. Activations stay float32.
+ * Implementations are stateless singletons and thread-safe.
+ */
+public interface WeightKernel {
+
+    GGMLType type();
+
+    /** Dequantizes {@code n} elements of the row starting at byte {@code offset} into {@code out[outOff..]}. */
+    void dequantize(MemorySegment seg, long offset, float[] out, int outOff, int n);
+
+    /** Returns sum over i in [0,n) of w[i] * x[xOff + i] for the row starting at byte {@code offset}. */
+    float dot(MemorySegment seg, long offset, float[] x, int xOff, int n);
+
+    /**
+     * Quantizes {@code n} floats of {@code src[srcOff..]} into {@code dst} at byte {@code offset}
+     * with the reference (round-to-nearest, ggml {@code quantize_row_*_ref}-compatible) algorithm.
+     */
+    void quantize(float[] src, int srcOff, int n, MemorySegment dst, long offset);
+
+    /**
+     * Batched product for prefill: for rows r in [rowFrom,rowTo) of a row-major weight matrix with
+     * {@code cols} columns whose row r starts at byte {@code offset + r*rowBytes}, and for each of
+     * {@code batch} activation rows x[b*cols ..], writes out[b*outStride + r].
+     * The default dequantizes each weight row once and reuses it for the whole batch.
+     */
+    default void matmul(MemorySegment seg, long offset, long rowBytes, int rowFrom, int rowTo, int cols,
+                        float[] x, int batch, float[] out, int outStride, float[] scratch) {
+        for (int r = rowFrom; r < rowTo; r++) {
+            dequantize(seg, offset + r * rowBytes, scratch, 0, cols);
+            for (int b = 0; b < batch; b++) {
+                out[b * outStride + r] = VectorMath.dot(scratch, 0, x, b * cols, cols);
+            }
+        }
+    }
+}
