@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 
 /**
  * Byte-level BPE tokenizer (GGUF {@code tokenizer.ggml.model = "gpt2"}), matching llama.cpp's {@code llm_tokenizer_bpe}:
@@ -41,6 +42,7 @@ public final class BpeTokenizer implements Tokenizer {
     private final int[] byteSymbol = new int[256];
     private final BpeMergeTable merges;
     private final PreTokenizer preTokenizer;
+    private final UnaryOperator<String> normalizer;
     private final boolean ignoreMerges;
     private final int bos, eos;
     private final boolean addBos, addEos;
@@ -51,7 +53,14 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** Options beyond the vocabulary itself. */
     public record Options(PreTokenizer preTokenizer, boolean ignoreMerges, int bos, int eos, boolean addBos,
-                          boolean addEos, int[] extraEndOfGeneration, Set<String> lstripTokens) {
+                          boolean addEos, int[] extraEndOfGeneration, Set<String> lstripTokens,
+                          UnaryOperator<String> normalizer) {
+        /** Options without a normalizer (GGUF vocabularies have none). */
+        public Options(PreTokenizer preTokenizer, boolean ignoreMerges, int bos, int eos, boolean addBos, boolean addEos,
+                       int[] extraEndOfGeneration, Set<String> lstripTokens) {
+            this(preTokenizer, ignoreMerges, bos, eos, addBos, addEos, extraEndOfGeneration, lstripTokens, null);
+        }
+
         public Options {
             if (preTokenizer == null) throw new IllegalArgumentException("preTokenizer is required");
             extraEndOfGeneration = extraEndOfGeneration == null ? new int[0] : extraEndOfGeneration.clone();
@@ -89,6 +98,7 @@ public final class BpeTokenizer implements Tokenizer {
             };
         }
         this.preTokenizer = options.preTokenizer();
+        this.normalizer = options.normalizer();
         this.ignoreMerges = options.ignoreMerges();
         this.bos = options.bos() >= 0 && options.bos() < n ? options.bos() : -1;
         this.eos = options.eos() >= 0 && options.eos() < n ? options.eos() : -1;
@@ -284,6 +294,7 @@ public final class BpeTokenizer implements Tokenizer {
     }
 
     private void encodeText(String text, PreTokenizerRegex.IntList out, Workspace ws) {
+        if (normalizer != null) text = normalizer.apply(text);
         int[] cps = PreTokenizer.codePoints(text);
         int[] lens = preTokenizer.split(cps);
         int pos = 0;
