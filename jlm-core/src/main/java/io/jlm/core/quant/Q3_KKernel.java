@@ -44,6 +44,33 @@ public final class Q3_KKernel implements WeightKernel {
             long slo = seg.get(LONG_LE, p + OFF_SCALES);
             int shi = seg.get(INT_LE, p + OFF_SCALES + 8);
             int o = outOff + b * QK_K;
+            if (VEC) {
+                for (int h = 0; h < 2; h++) {
+                    for (int k = 0; k < 32; k += L) {
+                        int oh = o + 128 * h + k;
+                        IntVector hv = (IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_HMASK + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        IntVector hh = h == 0 ? hv.lanewise(VectorOperators.LSHL, 2) : hv.lanewise(VectorOperators.LSHR, 2);
+                        IntVector qv = (IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_QS + 32L * h + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        long sl = seg.get(LONG_LE, p + OFF_SCALES + k / 16);
+                        int sh = seg.get(INT_LE, p + OFF_SCALES + 8 + k / 16) >>> (4 * h);
+                        int sl4 = (int) (sl >>> (4 * h)), sl4b = (int) (sl >>> (32 + 4 * h));
+                        ((FloatVector) qv.and(3).or(hh.and(4)).sub(4).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * (((sl4 & 0x0F) | ((sh << 4) & 0x30)) - 32)).intoArray(out, oh);
+                        ((FloatVector) qv.lanewise(VectorOperators.LSHR, 2).and(3)
+                                .or(hh.lanewise(VectorOperators.LSHR, 1).and(4)).sub(4).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * ((((sl4 >>> 16) & 0x0F) | ((sh >>> 12) & 0x30)) - 32)).intoArray(out, oh + 32);
+                        ((FloatVector) qv.lanewise(VectorOperators.LSHR, 4).and(3)
+                                .or(hh.lanewise(VectorOperators.LSHR, 2).and(4)).sub(4).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * (((sl4b & 0x0F) | ((sh << 2) & 0x30)) - 32)).intoArray(out, oh + 64);
+                        ((FloatVector) qv.lanewise(VectorOperators.LSHR, 6).and(3)
+                                .or(hh.lanewise(VectorOperators.LSHR, 3).and(4)).sub(4).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * ((((sl4b >>> 16) & 0x0F) | ((sh >>> 14) & 0x30)) - 32)).intoArray(out, oh + 96);
+                    }
+                }
+                continue;
+            }
             for (int h = 0; h < 2; h++) {
                 long q = p + OFF_QS + 32L * h;
                 for (int j = 0; j < 4; j++) {
