@@ -18,7 +18,7 @@ public final class Session {
 
     private final LanguageModel model;
     private final Tokenizer tokenizer;
-    private final ModelState state;
+    private ModelState state;
     private int[] history = new int[256];
 
     /** A session over a fresh state of {@code contextSize} positions. */
@@ -48,12 +48,21 @@ public final class Session {
     /** The tokens the state holds, in order. */
     public int[] tokens() { return Arrays.copyOf(history, state.position()); }
 
-    /** Forgets the tokens from {@code position} on. */
+    /**
+     * Forgets the tokens from {@code position} on.
+     *
+     * @throws UnsupportedOperationException if the state cannot rewind (see {@link #reset})
+     */
     public void rewind(int position) {
         if (position < 0 || position > state.position()) {
             throw new IllegalArgumentException("rewind to " + position + ": expected 0.." + state.position());
         }
         if (position < state.position()) state.rewind(position);
+    }
+
+    /** Replaces the state by a fresh one of the same capacity (for states that cannot rewind). */
+    public void reset() {
+        state = model.newState(state.capacity());
     }
 
     /** Length of the common prefix of {@code tokens} and the tokens the state holds. */
