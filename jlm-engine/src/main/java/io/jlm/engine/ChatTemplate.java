@@ -40,6 +40,7 @@ public final class ChatTemplate {
     private static final Jinjava JINJAVA = createJinjava();
 
     private final String source;
+    private final String prepared;
     private final String bosToken;
     private final String eosToken;
 
@@ -47,6 +48,7 @@ public final class ChatTemplate {
         String s = source;
         if (s.endsWith("\n")) s = s.substring(0, s.length() - 1); // jinja2: keep_trailing_newline=False
         this.source = s;
+        this.prepared = prepare(s);
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
     }
@@ -87,7 +89,7 @@ public final class ChatTemplate {
         ctx.put("tools", null);
         RenderResult r;
         try {
-            r = JINJAVA.renderForResult(source, ctx);
+            r = JINJAVA.renderForResult(prepared, ctx);
         } catch (RuntimeException e) {
             throw new ChatTemplateException("chat template: " + rootMessage(e));
         }
@@ -97,6 +99,18 @@ public final class ChatTemplate {
             }
         }
         return r.getOutput();
+    }
+
+    private static final java.util.regex.Pattern TRIM_BEFORE_EXPR = java.util.regex.Pattern.compile("\\s*\\{\\{-");
+    private static final java.util.regex.Pattern TRIM_AFTER_EXPR = java.util.regex.Pattern.compile("-}}\\s*");
+
+    /**
+     * Applies Jinja2's whitespace control of expression tags ({@code {{-} and {@code -}}}), which Jinjava honours
+     * only for statement tags: the whitespace next to the dash is removed from the source.
+     */
+    static String prepare(String template) {
+        String s = TRIM_BEFORE_EXPR.matcher(template).replaceAll("{{");
+        return TRIM_AFTER_EXPR.matcher(s).replaceAll("}}");
     }
 
     private static String cleanMessage(TemplateError e) {
@@ -171,6 +185,7 @@ public final class ChatTemplate {
                 .build();
         Jinjava j = new Jinjava(config);
         j.registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
+        j.registerFilter(new PythonJson());
         j.registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
         return j;
     }

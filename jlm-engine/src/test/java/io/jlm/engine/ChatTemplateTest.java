@@ -122,14 +122,58 @@ class ChatTemplateTest {
         assertEquals("yes-no", render("{{ 'yes' if messages is defined else 'no' }}-{{ 'yes' if foo is defined else 'no' }}", "", "", m, false));
         assertEquals("system: You are helpful.!", render("{{ messages[0].role ~ ': ' ~ messages[0].content ~ '!' }}", "", "", m, false));
         assertEquals("a|b", render("a  {%- if true -%}  |  {%- endif -%}  b", "", "", m, false));
+        assertEquals("a| b|c", render("a \n {{- '|' }} b {{- '|' -}} \n c", "", "", m, false));
         assertEquals("True-False-True", render("{{ 'True' if messages[1].content.startswith('Hel') else 'False' }}-{{ 'True' if messages[1].content.startswith('x') else 'False' }}-{{ 'True' if messages[2].content.endswith('.') else 'False' }}", "", "", m, false));
-        assertEquals("HI THERE.|hi there.|['Hi', 'there.']", render("{{ messages[2].content.upper() }}|{{ messages[2].content.lower() }}|{{ messages[2].content.split(' ') | tojson | replace('\"', \"'\") | replace(',', ', ') }}", "", "", m, false));
+        assertEquals("HI THERE.|hi there.|[\"Hi\", \"there.\"]", render("{{ messages[2].content.upper() }}|{{ messages[2].content.lower() }}|{{ messages[2].content.split(' ') | tojson }}", "", "", m, false));
         assertEquals("role=user;content=Hello!;", render("{% for k, v in messages[1].items() %}{{ k }}={{ v }};{% endfor %}", "", "", m, false));
         // trim_blocks / lstrip_blocks as in transformers: block lines leave no whitespace behind
         assertEquals("user\nassistant\n", render("{% for message in messages[1:] %}\n    {% if true %}\n{{ message.role }}\n    {% endif %}\n{% endfor %}\n", "", "", m, false));
         // raise_exception carries its message
         ChatTemplateException e = assertThrows(ChatTemplateException.class, () -> render("{{ raise_exception('nope: ' ~ messages|length) }}", "", "", m, false));
         assertTrue(e.getMessage().contains("nope: 3"), e.getMessage());
+    }
+
+    @Test
+    void tojsonIsPythonJsonDumps() {
+        assertEquals("{\"role\": \"user\", \"content\": \"caf\u00e9 \\\"q\\\"\\n\"}",
+                render("{{ messages[0] | tojson }}", "", "", List.of(ChatMessage.user("caf\u00e9 \"q\"\n")), false));
+        assertEquals("[1, 2.5, true, null]", render("{{ [1, 2.5, true, none] | tojson }}", "", "", List.of(), false));
+        assertEquals("{\n  \"a\": [\n    1,\n    2\n  ]\n}", render("{{ {'a': [1, 2]} | tojson(indent=2) }}", "", "", List.of(), false));
+    }
+
+    /** A Llama 3.1 style template: namespace-free system extraction, tools check, strftime-free date default. */
+    @Test
+    void llama31Style() {
+        String t = """
+                {{- bos_token }}
+                {%- if not date_string is defined %}
+                    {%- set date_string = "26 Jul 2024" %}
+                {%- endif %}
+                {%- if messages[0]['role'] == 'system' %}
+                    {%- set system_message = messages[0]['content']|trim %}
+                    {%- set messages = messages[1:] %}
+                {%- else %}
+                    {%- set system_message = "" %}
+                {%- endif %}
+                {{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}
+                {%- if tools is not none %}
+                    {{- "Environment: ipython\\n" }}
+                {%- endif %}
+                {{- "Today Date: " + date_string + "\\n\\n" }}
+                {{- system_message }}
+                {{- "<|eot_id|>" }}
+                {%- for message in messages %}
+                    {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' }}
+                {%- endfor %}
+                {%- if add_generation_prompt %}
+                    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}
+                {%- endif %}
+                """;
+        assertEquals("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nToday Date: 26 Jul 2024\n\nYou are helpful.<|eot_id|>"
+                        + "<|start_header_id|>user<|end_header_id|>\n\nHello!<|eot_id|>"
+                        + "<|start_header_id|>assistant<|end_header_id|>\n\nHi there.<|eot_id|>"
+                        + "<|start_header_id|>assistant<|end_header_id|>\n\n",
+                render(t, "<|begin_of_text|>", "<|eot_id|>", WITH_SYSTEM, true));
     }
 
     @Test
