@@ -2,6 +2,7 @@ package io.jlm.engine;
 
 import io.jlm.models.LanguageModel;
 import io.jlm.models.ModelState;
+import io.jlm.tokenizers.StreamingDecoder;
 import io.jlm.tokenizers.Tokenizer;
 
 import java.util.Arrays;
@@ -107,7 +108,7 @@ public final class Session {
         long t1 = System.nanoTime();
         for (int t : prompt) sampler.accept(t);
 
-        Utf8Stream utf8 = new Utf8Stream();
+        StreamingDecoder utf8 = new StreamingDecoder(tokenizer);
         StopMatcher stop = new StopMatcher(options.stopStrings());
         StringBuilder text = new StringBuilder();
         int[] generated = new int[16];
@@ -122,7 +123,7 @@ public final class Session {
             if (count == generated.length) generated = Arrays.copyOf(generated, count * 2);
             generated[count++] = t;
             if (tokenizer.isEndOfGeneration(t)) { reason = StopReason.END_OF_GENERATION; break; }
-            String piece = tokenizer.isControl(t) ? "" : utf8.feed(tokenizer.tokenBytes(t));
+            String piece = utf8.accept(t);
             emit(stop.feed(piece), text, onText);
             if (stop.stopped()) { reason = StopReason.STOP_STRING; break; }
             if (max >= 0 && count >= max) { reason = StopReason.MAX_TOKENS; break; }

@@ -137,14 +137,4 @@ class SessionTest {
         s.rewind(1);
         assertEquals(1, s.position());
     }
-
-    @Test
-    void utf8StreamHoldsIncompleteSequences() {
-        Utf8Stream u = new Utf8Stream();
-        byte[] smile = "😀".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        assertEquals("x", u.feed(new byte[]{'x', smile[0]}));
-        assertEquals("", u.feed(new byte[]{smile[1], smile[2]}));
-        assertEquals("😀y", u.feed(new byte[]{smile[3], 'y'}));
-        assertEquals("", u.flush());
-    }
 }
