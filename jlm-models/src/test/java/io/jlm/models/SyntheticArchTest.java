@@ -92,6 +92,10 @@ class SyntheticArchTest {
         boolean tied = h.arch().equals("gemma2") || h.arch().equals("qwen2");
         if (!tied) mat.accept("output.weight", new int[]{h.dim(), h.vocab()});
         if (h.ropeFactors()) vec.accept("rope_freqs.weight", new double[]{h.ropeDim() / 2, 2, 0.8});
+        if (h.arch().equals("phi3")) { // longrope: states longer than the original context use the long factors
+            vec.accept("rope_factors_short.weight", new double[]{h.ropeDim() / 2, 1.5, 0.3});
+            vec.accept("rope_factors_long.weight", new double[]{h.ropeDim() / 2, 3, 0.5});
+        }
         for (int l = 0; l < h.layers(); l++) {
             String p = "blk." + l + ".";
             vec.accept(p + "attn_norm.weight", new double[]{h.dim(), 1, 0.2});
@@ -144,6 +148,10 @@ class SyntheticArchTest {
         if (h.attnCap() > 0) md.put(a + "attn_logit_softcapping", GGUFValue.of(h.attnCap()));
         if (h.finalCap() > 0) md.put(a + "final_logit_softcapping", GGUFValue.of(h.finalCap()));
         if (h.window() > 0) md.put(a + "attention.sliding_window", GGUFValue.ofU32(h.window()));
+        if (h.arch().equals("phi3")) {
+            md.put(a + "rope.scaling.original_context_length", GGUFValue.ofU32(16));
+            md.put(a + "rope.scaling.attn_factor", GGUFValue.of(1.1f));
+        }
         return new Synth(h, w, shapes, md);
     }
 
@@ -190,8 +198,11 @@ class SyntheticArchTest {
                     for (int hh = 0; hh < h.heads(); hh++) headNorm(q, hh * hd, hd, w.get(p + "attn_q_norm.weight"), h.eps());
                     for (int hh = 0; hh < h.kvHeads(); hh++) headNorm(k, hh * hd, hd, w.get(p + "attn_k_norm.weight"), h.eps());
                 }
-                for (int hh = 0; hh < h.heads(); hh++) rope(q, hh * hd, pos, h, neox, w.get("rope_freqs.weight"));
-                for (int hh = 0; hh < h.kvHeads(); hh++) rope(k, hh * hd, pos, h, neox, w.get("rope_freqs.weight"));
+                // the tests run states of 32 positions: more than phi3's original context 16 -> long factors
+                float[] factors = arch.equals("phi3") ? w.get("rope_factors_long.weight") : w.get("rope_freqs.weight");
+                double mag = arch.equals("phi3") ? 1.1f : 1;
+                for (int hh = 0; hh < h.heads(); hh++) rope(q, hh * hd, pos, h, neox, factors, mag);
+                for (int hh = 0; hh < h.kvHeads(); hh++) rope(k, hh * hd, pos, h, neox, factors, mag);
                 keys.get(l).add(k);
                 values.get(l).add(v);
                 double[] att = new double[qDim];
@@ -281,16 +292,20 @@ class SyntheticArchTest {
         for (int i = 0; i < n; i++) x[off + i] = x[off + i] * inv * g[i];
     }
 
-    /** RoPE on one head: normal = pairs (2i, 2i+1), neox = pairs (i, i + nRot/2); theta_i = pos * base^(-2i/nRot) / f_i. */
-    static void rope(double[] x, int off, int pos, Hp h, boolean neox, float[] factors) {
+    /**
+     * RoPE on one head: normal = pairs (2i, 2i+1), neox = pairs (i, i + nRot/2); theta_i = pos * base^(-2i/nRot) / f_i;
+     * cos/sin scaled by {@code mag}.
+     */
+    static void rope(double[] x, int off, int pos, Hp h, boolean neox, float[] factors, double mag) {
         int nRot = h.ropeDim(), half = nRot / 2;
         for (int i = 0; i < half; i++) {
             double theta = pos * Math.pow(h.ropeBase(), -2.0 * i / nRot);
             if (factors != null) theta /= factors[i];
             int a = neox ? off + i : off + 2 * i, b = neox ? off + i + half : off + 2 * i + 1;
             double x0 = x[a], x1 = x[b];
-            x[a] = x0 * Math.cos(theta) - x1 * Math.sin(theta);
-            x[b] = x0 * Math.sin(theta) + x1 * Math.cos(theta);
+            double cos = Math.cos(theta) * mag, sin = Math.sin(theta) * mag;
+            x[a] = x0 * cos - x1 * sin;
+            x[b] = x0 * sin + x1 * cos;
         }
     }
 
