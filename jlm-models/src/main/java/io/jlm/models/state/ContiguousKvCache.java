@@ -1,17 +1,20 @@
 package io.jlm.models.state;
 
 import io.jlm.core.quant.VectorMath;
+import io.jlm.core.tensor.GGMLType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A float32 {@link KvCache} preallocated for its full capacity. Per layer, keys and values are each one array laid
+ * A {@link KvCache} preallocated for its full capacity. Per layer, keys and values are each one float array laid
  * out head-major, {@code [kvHead][position][headDim]}, so the positions scanned by one attention head are
- * contiguous in memory.
+ * contiguous in memory. With element type {@link GGMLType#F16} values are rounded to half precision when written
+ * (the numerics of llama.cpp's default f16 cache; storage stays float32 so the attention loops need no conversion).
  */
 public final class ContiguousKvCache implements KvCache {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
+    private final GGMLType type;
     private final int layers;
     private final int capacity;
     private final int kvHeads;
@@ -19,8 +22,14 @@ public final class ContiguousKvCache implements KvCache {
     private final float[][] keys;
     private final float[][] values;
 
-    /** A cache of {@code layers} layers, each with {@code kvHeads} heads of {@code headDim} floats per position. */
-    public ContiguousKvCache(int layers, int capacity, int kvHeads, int headDim) {
+    /**
+     * A cache of {@code layers} layers, each with {@code kvHeads} heads of {@code headDim} elements per position,
+     * of precision {@code type} (F32 or F16).
+     */
+    public ContiguousKvCache(GGMLType type, int layers, int capacity, int kvHeads, int headDim) {
+        if (type != GGMLType.F32 && type != GGMLType.F16) {
+            throw new IllegalArgumentException("KV cache type " + type + " is not supported; expected F32 or F16");
+        }
         if (layers < 1 || capacity < 1 || kvHeads < 1 || headDim < 1) {
             throw new IllegalArgumentException("KV cache dimensions must be positive: layers=" + layers
                     + " capacity=" + capacity + " kvHeads=" + kvHeads + " headDim=" + headDim);
@@ -30,6 +39,7 @@ public final class ContiguousKvCache implements KvCache {
             throw new IllegalArgumentException("KV cache of " + capacity + " positions x " + kvHeads + " heads x "
                     + headDim + " floats per layer exceeds one Java array; use a smaller context");
         }
+        this.type = type;
         this.layers = layers;
         this.capacity = capacity;
         this.kvHeads = kvHeads;
@@ -38,6 +48,7 @@ public final class ContiguousKvCache implements KvCache {
         this.values = new float[layers][(int) perLayer];
     }
 
+    @Override public GGMLType elementType() { return type; }
     @Override public int layers() { return layers; }
     @Override public int capacity() { return capacity; }
     @Override public int kvHeads(int layer) { return kvHeads; }
@@ -51,8 +62,16 @@ public final class ContiguousKvCache implements KvCache {
         float[] kl = keys[layer], vl = values[layer];
         for (int h = 0; h < kvHeads; h++) {
             int dst = (h * capacity + position) * headDim;
-            System.arraycopy(k, kOff + h * headDim, kl, dst, headDim);
-            System.arraycopy(v, vOff + h * headDim, vl, dst, headDim);
+            if (type == GGMLType.F16) {
+                int ks = kOff + h * headDim, vs = vOff + h * headDim;
+                for (int i = 0; i < headDim; i++) {
+                    kl[dst + i] = Float.float16ToFloat(Float.floatToFloat16(k[ks + i]));
+                    vl[dst + i] = Float.float16ToFloat(Float.floatToFloat16(v[vs + i]));
+                }
+            } else {
+                System.arraycopy(k, kOff + h * headDim, kl, dst, headDim);
+                System.arraycopy(v, vOff + h * headDim, vl, dst, headDim);
+            }
         }
     }
 

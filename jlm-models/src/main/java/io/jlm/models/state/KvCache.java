@@ -1,5 +1,7 @@
 package io.jlm.models.state;
 
+import io.jlm.core.tensor.GGMLType;
+
 /**
  * Storage for the attention keys and values of one sequence, one slot per absolute position and layer.
  *
@@ -26,8 +28,16 @@ package io.jlm.models.state;
  * {@code k}/{@code v} arrays passed to {@code write} hold all heads of one position back to back
  * ({@code head * headDim + i}). Writes to different positions and reads of different (layer, head) pairs may
  * run concurrently from several threads; a write and a read of the same position must not overlap.
+ *
+ * <p>{@link #elementType()} tells the attention kernel the precision of the stored elements. With
+ * {@link GGMLType#F16} (llama.cpp's default cache type) the kernel rounds its operands of the two products (the
+ * query and the softmax weights) to F16 as well, as ggml does when it multiplies with an F16 cache, so that
+ * results match llama.cpp closely.
  */
 public interface KvCache {
+
+    /** Precision of the stored keys/values: {@link GGMLType#F32} or {@link GGMLType#F16}. */
+    GGMLType elementType();
 
     /** Number of layers. */
     int layers();

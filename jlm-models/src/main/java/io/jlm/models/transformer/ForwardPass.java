@@ -1,6 +1,7 @@
 package io.jlm.models.transformer;
 
 import io.jlm.core.parallel.ThreadPool;
+import io.jlm.core.tensor.GGMLType;
 import io.jlm.core.tensor.QMatrix;
 import io.jlm.models.state.KvCache;
 
@@ -33,6 +34,7 @@ final class ForwardPass {
     private final float[] lastLogits;
     private float[] batchLogits;
     private final float[][] scores;
+    private final float[][] queryScratch;
 
     // arguments of the parallel attention body (set before each parallelFor)
     private int curLayer, curBatch, curPos0;
@@ -70,6 +72,7 @@ final class ForwardPass {
         }
         this.lastLogits = new float[vocab];
         this.scores = new float[pool.threads()][capacity];
+        this.queryScratch = new float[pool.threads()][headDim];
         ensureRows(1);
     }
 
@@ -258,6 +261,8 @@ final class ForwardPass {
     /** Attention for work items [from, to) of heads x batch (item = head * batch + row), causal over the cache. */
     private void attentionRange(int from, int to, int thread) {
         float[] sc = scores[thread];
+        float[] qh = queryScratch[thread];
+        boolean half = cache.elementType() == GGMLType.F16;
         int layer = curLayer, B = curBatch;
         int group = c.heads() / c.kvHeads();
         int window = c.window(layer);
@@ -270,7 +275,12 @@ final class ForwardPass {
             int start = Math.max(retained, window > 0 ? Math.max(0, pos - window + 1) : 0);
             int n = pos + 1 - start;
             int qOff = b * qDim + h * headDim;
-            cache.scores(layer, kvh, q, qOff, start, pos + 1, sc, 0);
+            if (half) { // products with an F16 cache take F16 operands (as in ggml)
+                for (int i = 0; i < headDim; i++) qh[i] = Float.float16ToFloat(Float.floatToFloat16(q[qOff + i]));
+                cache.scores(layer, kvh, qh, 0, start, pos + 1, sc, 0);
+            } else {
+                cache.scores(layer, kvh, q, qOff, start, pos + 1, sc, 0);
+            }
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < n; j++) {
                 float s = sc[j] * scale;
@@ -285,7 +295,11 @@ final class ForwardPass {
                 sum += e;
             }
             float inv = 1f / sum;
-            for (int j = 0; j < n; j++) sc[j] *= inv;
+            if (half) {
+                for (int j = 0; j < n; j++) sc[j] = Float.float16ToFloat(Float.floatToFloat16(sc[j] * inv));
+            } else {
+                for (int j = 0; j < n; j++) sc[j] *= inv;
+            }
             Arrays.fill(att, qOff, qOff + headDim, 0f);
             cache.accumulate(layer, kvh, sc, 0, start, pos + 1, att, qOff);
         }

@@ -1,6 +1,7 @@
 package io.jlm.models.transformer;
 
 import io.jlm.core.parallel.ThreadPool;
+import io.jlm.core.tensor.GGMLType;
 import io.jlm.models.LanguageModel;
 import io.jlm.models.ModelConfig;
 import io.jlm.models.ModelState;
@@ -39,10 +40,16 @@ public final class TransformerModel implements LanguageModel {
     @Override
     public ModelConfig config() { return modelConfig; }
 
+    /** A state with an F16-precision KV cache (llama.cpp's default). */
     @Override
     public TransformerState newState(int maxContext) {
+        return newState(maxContext, GGMLType.F16);
+    }
+
+    /** A state whose KV cache holds elements of {@code cacheType} (F32 or F16) precision. */
+    public TransformerState newState(int maxContext, GGMLType cacheType) {
         if (maxContext < 1) throw new IllegalArgumentException("maxContext must be >= 1, got " + maxContext);
-        return new TransformerState(this, maxContext);
+        return new TransformerState(this, maxContext, cacheType);
     }
 
     /**

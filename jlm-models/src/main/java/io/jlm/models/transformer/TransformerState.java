@@ -1,5 +1,6 @@
 package io.jlm.models.transformer;
 
+import io.jlm.core.tensor.GGMLType;
 import io.jlm.models.ModelState;
 import io.jlm.models.state.ContiguousKvCache;
 import io.jlm.models.state.KvCache;
@@ -11,10 +12,10 @@ public final class TransformerState implements ModelState {
     private final ForwardPass pass;
     int position;
 
-    TransformerState(TransformerModel model, int capacity) {
+    TransformerState(TransformerModel model, int capacity, GGMLType cacheType) {
         TransformerConfig c = model.transformerConfig();
         this.model = model;
-        this.cache = new ContiguousKvCache(c.layers(), capacity, c.kvHeads(), c.headDim());
+        this.cache = new ContiguousKvCache(cacheType, c.layers(), capacity, c.kvHeads(), c.headDim());
         this.pass = new ForwardPass(model, this);
     }
 
