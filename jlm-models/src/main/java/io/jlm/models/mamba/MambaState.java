@@ -4,6 +4,10 @@ import io.jlm.core.parallel.ThreadPool;
 import io.jlm.core.tensor.QMatrix;
 import io.jlm.models.ModelState;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
 
 /**
@@ -19,6 +23,7 @@ import java.util.Arrays;
  * current position (no-op). Not thread-safe: one forward call at a time per state.
  */
 public final class MambaState implements ModelState {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private final MambaModel model;
     private final MambaConfig c;
     private final MambaWeights w;
@@ -205,8 +210,17 @@ public final class MambaState implements ModelState {
                 float xv = xc[t * dInner + ch];
                 float dx = d * xv;
                 int r = t * nx;
-                float acc = 0f;
-                for (int s = 0; s < dState; s++) {
+                FloatVector accV = FloatVector.zero(F);
+                int s = 0;
+                for (int bound = dState - dState % F.length(); s < bound; s += F.length()) {
+                    FloatVector decay = FloatVector.fromArray(F, A, ho + s).mul(d).lanewise(VectorOperators.EXP);
+                    FloatVector hv = FloatVector.fromArray(F, h, ho + s).mul(decay)
+                            .add(FloatVector.fromArray(F, xdb, r + bOff + s).mul(dx));
+                    hv.intoArray(h, ho + s);
+                    accV = hv.fma(FloatVector.fromArray(F, xdb, r + cOff + s), accV);
+                }
+                float acc = accV.reduceLanes(VectorOperators.ADD);
+                for (; s < dState; s++) {
                     float hs = h[ho + s] * (float) Math.exp(d * A[ho + s]) + xdb[r + bOff + s] * dx;
                     h[ho + s] = hs;
                     acc += hs * xdb[r + cOff + s];
