@@ -2,6 +2,7 @@ package io.jlm.models;
 
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.formats.gguf.GGUFFile;
+import io.jlm.models.mamba.MambaModel;
 import io.jlm.models.transformer.ArchSpec;
 import io.jlm.models.transformer.TransformerLoader;
 
@@ -13,7 +14,7 @@ public final class Models {
     private Models() {}
 
     /** Architectures {@link #load} understands. */
-    public static final String SUPPORTED = "llama, qwen2, qwen3, phi3, gemma2";
+    public static final String SUPPORTED = "llama, qwen2, qwen3, phi3, gemma2, mamba";
 
     /**
      * Memory-maps {@code gguf} and builds the model; the file stays mapped until the model is closed.
@@ -41,6 +42,7 @@ public final class Models {
             throw new ModelFormatException(source.name() + ": metadata 'general.architecture' is missing; expected one of "
                     + SUPPORTED);
         }
+        if (arch.equals("mamba")) return MambaModel.load(source, pool).closing(resource);
         ArchSpec spec = ArchSpec.forName(arch);
         if (spec != null) {
             return TransformerLoader.load(source, spec, pool).closing(resource);

@@ -38,7 +38,9 @@ final class ForwardPass {
 
     // arguments of the parallel attention body (set before each parallelFor)
     private int curLayer, curBatch, curPos0;
+    private boolean fusedGateUp;
     private final ThreadPool.RangeBody attentionBody = this::attentionRange;
+    private final ThreadPool.RangeBody activationBody = this::activationRows;
 
     ForwardPass(TransformerModel model, TransformerState state) {
         this.c = model.transformerConfig();
@@ -57,13 +59,12 @@ final class ForwardPass {
         int capacity = cache.capacity();
 
         float[] factors = w.ropeFreqFactors();
-        float mscale = 1f;
         if (factors == null && (w.ropeFactorsShort() != null || w.ropeFactorsLong() != null)) {
+            // Phi-3 longrope: long factors when this state's context exceeds the original training context
             boolean useLong = capacity > w.ropeOriginalContext() && w.ropeFactorsLong() != null;
             factors = useLong || w.ropeFactorsShort() == null ? w.ropeFactorsLong() : w.ropeFactorsShort();
-            mscale = w.ropeAttnFactor();
         }
-        this.ropeScale = mscale;
+        this.ropeScale = w.ropeAttnFactor();
         this.invFreq = new double[ropeHalf];
         for (int i = 0; i < ropeHalf; i++) {
             double f = c.ropeFreqScale() * Math.pow(c.ropeBase(), -2.0 * i / c.ropeDim());
@@ -213,19 +214,15 @@ final class ForwardPass {
 
             // ---- feed-forward
             for (int b = 0; b < B; b++) Ops.rmsnorm(xn, b * dim, x, b * dim, L.ffnNorm(), dim, eps);
-            boolean gelu = c.arch().activation() == ArchSpec.Activation.GELU_TANH;
-            if (L.wGate() == null) { // fused [gate; up]
+            fusedGateUp = L.wGate() == null;
+            if (fusedGateUp) { // ffn_up holds [gate; up]
                 linear(L.wUp(), xn, B, gate);
-                for (int b = 0; b < B; b++) {
-                    if (gelu) Ops.geluMul(hid, b * ffn, gate, 2 * b * ffn, gate, 2 * b * ffn + ffn, ffn);
-                    else Ops.siluMul(hid, b * ffn, gate, 2 * b * ffn, gate, 2 * b * ffn + ffn, ffn);
-                }
             } else {
                 linear(L.wGate(), xn, B, gate);
                 linear(L.wUp(), xn, B, up);
-                if (gelu) Ops.geluMul(hid, 0, gate, 0, up, 0, B * ffn);
-                else Ops.siluMul(hid, 0, gate, 0, up, 0, B * ffn);
             }
+            if (B == 1) activationRows(0, 1, 0);
+            else pool.parallelFor(B, activationBody);
             linear(L.wDown(), hid, B, proj);
             if (L.postFfnNorm() != null) {
                 for (int b = 0; b < B; b++) Ops.rmsnorm(proj, b * dim, proj, b * dim, L.postFfnNorm(), dim, eps);
@@ -233,6 +230,18 @@ final class ForwardPass {
             Ops.addInPlace(x, proj, B * dim);
         }
         state.position = pos0 + B;
+    }
+
+    /** hid = act(gate) * up for batch rows [from, to). */
+    private void activationRows(int from, int to, int thread) {
+        boolean gelu = c.arch().activation() == ArchSpec.Activation.GELU_TANH;
+        for (int b = from; b < to; b++) {
+            int g = fusedGateUp ? 2 * b * ffn : b * ffn;
+            float[] u = fusedGateUp ? gate : up;
+            int uOff = fusedGateUp ? g + ffn : b * ffn;
+            if (gelu) Ops.geluMul(hid, b * ffn, gate, g, u, uOff, ffn);
+            else Ops.siluMul(hid, b * ffn, gate, g, u, uOff, ffn);
+        }
     }
 
     /** Rotates the first ropeDim dimensions of each of {@code heads} heads of row {@code off} for batch row b. */

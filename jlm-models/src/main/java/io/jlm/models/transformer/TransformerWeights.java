@@ -8,7 +8,10 @@ import io.jlm.core.tensor.QMatrix;
  *
  * @param output           the LM head; the token embedding when tied
  * @param ropeFreqFactors  per-frequency divisors of the RoPE angle ({@code rope_freqs.weight}, Llama 3.1+), or null
- * @param ropeFactorsShort / ropeFactorsLong  Phi-3 "longrope" divisors for short / long contexts, or null
+ * @param ropeFactorsShort Phi-3 "longrope" divisors used when a state's context is at most
+ *                         {@code ropeOriginalContext}, or null
+ * @param ropeFactorsLong  Phi-3 "longrope" divisors for longer contexts, or null
+ * @param ropeAttnFactor   magnitude of cos/sin in RoPE ({@code rope.scaling.attn_factor}, 1 by default)
  */
 public record TransformerWeights(QMatrix tokenEmbedding, float[] outputNorm, QMatrix output, Layer[] layers,
                                  float[] ropeFreqFactors, float[] ropeFactorsShort, float[] ropeFactorsLong,
