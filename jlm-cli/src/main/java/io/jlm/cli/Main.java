@@ -21,6 +21,8 @@ import java.nio.charset.StandardCharsets;
                 InfoCommand.class,
                 TokenizeCommand.class,
                 LogitsCommand.class,
+                BenchCommand.class,
+                SynthCommand.class,
         })
 public final class Main implements Runnable {
 
