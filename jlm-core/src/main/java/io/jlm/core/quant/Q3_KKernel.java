@@ -96,8 +96,6 @@ public final class Q3_KKernel implements WeightKernel {
         for (int b = 0; b < nb; b++) {
             long p = offset + (long) b * BLOCK_BYTES;
             float d = KQuants.f16(seg, p + OFF_D);
-            long slo = seg.get(LONG_LE, p + OFF_SCALES);
-            int shi = seg.get(INT_LE, p + OFF_SCALES + 8);
             int xb = xOff + b * QK_K;
             for (int h = 0; h < 2; h++) {
                 for (int k = 0; k < 32; k += L) {
