@@ -100,8 +100,8 @@ public final class Q3_KKernel implements WeightKernel {
             for (int h = 0; h < 2; h++) {
                 for (int k = 0; k < 32; k += L) {
                     int xh = xb + 128 * h + k;
-                    // hmask bit 4h+j of element 128h+32j+l sits in hmask[l]; shifted left by 2 and right by
-                    // 4h+j it lands on bit 2 (value 4), which is or-ed onto the 2 low bits before subtracting 4
+                    // the high bit of element 128h+32j+l is bit 4h+j of hmask[l]; hh moves bit 4h to bit 2, so
+                    // (hh >>> j) & 4 is 4 when the bit is set, or-ed onto the 2 low bits before subtracting 4
                     IntVector hv = (IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_HMASK + k, LE)
                             .convertShape(VectorOperators.B2I, I, 0);
                     IntVector hh = h == 0 ? hv.lanewise(VectorOperators.LSHL, 2) : hv.lanewise(VectorOperators.LSHR, 2);
