@@ -15,6 +15,10 @@ public interface LanguageModel extends AutoCloseable {
      * Runs {@code tokens} at positions {@code state.position() ...}, as one batch (matrix-matrix prefill),
      * appends them to the state and returns logits: for the last token only ({@code vocab} floats) or, if
      * {@code allLogits}, for every token ({@code tokens.length * vocab} floats, row per token).
+     * <p>Without {@code allLogits} the returned array may be a buffer owned by {@code state} that the next
+     * forward call on the same state overwrites (so that decoding allocates nothing): copy it to keep it.
+     * Throws {@link IllegalStateException} if the tokens do not fit in the state's remaining capacity and
+     * {@link IllegalArgumentException} for token ids outside the vocabulary (the state is then unchanged).
      */
     float[] forward(ModelState state, int[] tokens, boolean allLogits);
 

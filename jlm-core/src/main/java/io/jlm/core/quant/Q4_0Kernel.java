@@ -1,26 +1,189 @@
 package io.jlm.core.quant;
 
 import io.jlm.core.tensor.GGMLType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
-/** Kernel for {@link GGMLType#Q4_0} (stub: to be implemented). */
+/**
+ * Kernel for {@link GGMLType#Q4_0}: blocks of 32 elements in 18 bytes: f16 scale {@code d}, then 16 bytes
+ * whose low nibbles are elements 0..15 and high nibbles elements 16..31; value = (q - 8) * d.
+ */
 public final class Q4_0Kernel implements WeightKernel {
     public static final Q4_0Kernel INSTANCE = new Q4_0Kernel();
+
+    static final int QK = 32;
+    static final int BLOCK_BYTES = 18;
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+    private static final boolean VEC = L >= 8 && L <= QK / 2;
+    private static final VectorSpecies<Byte> B = VEC ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Q4_0Kernel() {}
 
     @Override public GGMLType type() { return GGMLType.Q4_0; }
 
+    private static int blocks(int n) {
+        if (n % QK != 0) throw new IllegalArgumentException("Q4_0: element count " + n + " is not a multiple of " + QK);
+        return n / QK;
+    }
+
     @Override public void dequantize(MemorySegment seg, long offset, float[] out, int outOff, int n) {
-        throw new UnsupportedOperationException("TODO Q4_0");
+        int nb = blocks(n);
+        for (int ib = 0; ib < nb; ib++) {
+            long p = offset + (long) ib * BLOCK_BYTES;
+            float d = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
+            int o = outOff + ib * QK;
+            if (VEC) {
+                FloatVector dv = FloatVector.broadcast(F, d);
+                for (int j = 0; j < QK / 2; j += L) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
+                    ((FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(dv).intoArray(out, o + j);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(dv)
+                            .intoArray(out, o + QK / 2 + j);
+                }
+            } else {
+                for (int j = 0; j < QK / 2; j++) {
+                    int q = seg.get(ValueLayout.JAVA_BYTE, p + 2 + j) & 0xFF;
+                    out[o + j] = ((q & 0x0F) - 8) * d;
+                    out[o + j + QK / 2] = ((q >>> 4) - 8) * d;
+                }
+            }
+        }
     }
 
     @Override public float dot(MemorySegment seg, long offset, float[] x, int xOff, int n) {
-        throw new UnsupportedOperationException("TODO Q4_0");
+        int nb = blocks(n);
+        if (!VEC) {
+            float s = 0f;
+            for (int ib = 0; ib < nb; ib++) {
+                long p = offset + (long) ib * BLOCK_BYTES;
+                int xi = xOff + ib * QK;
+                float bs = 0f;
+                for (int j = 0; j < QK / 2; j++) {
+                    int q = seg.get(ValueLayout.JAVA_BYTE, p + 2 + j) & 0xFF;
+                    bs += ((q & 0x0F) - 8) * x[xi + j] + ((q >>> 4) - 8) * x[xi + j + QK / 2];
+                }
+                s += bs * Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
+            }
+            return s;
+        }
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        int ib = 0;
+        for (; ib + 1 < nb; ib += 2) {
+            long p = offset + (long) ib * BLOCK_BYTES;
+            int xi = xOff + ib * QK;
+            float d0 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
+            float d1 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p + BLOCK_BYTES));
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            for (int j = 0; j < QK / 2; j += L) {
+                ByteVector q0 = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
+                ByteVector q1 = ByteVector.fromMemorySegment(B, seg, p + BLOCK_BYTES + 2 + j, LE);
+                FloatVector l0 = (FloatVector) q0.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector h0 = (FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector l1 = (FloatVector) q1.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector h1 = (FloatVector) q1.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                s0 = l0.fma(FloatVector.fromArray(F, x, xi + j), s0);
+                s1 = l1.fma(FloatVector.fromArray(F, x, xi + QK + j), s1);
+                s0 = h0.fma(FloatVector.fromArray(F, x, xi + QK / 2 + j), s0);
+                s1 = h1.fma(FloatVector.fromArray(F, x, xi + QK + QK / 2 + j), s1);
+            }
+            acc0 = s0.fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F, d1), acc1);
+        }
+        if (ib < nb) {
+            long p = offset + (long) ib * BLOCK_BYTES;
+            int xi = xOff + ib * QK;
+            float d0 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
+            FloatVector s0 = FloatVector.zero(F);
+            for (int j = 0; j < QK / 2; j += L) {
+                ByteVector q0 = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
+                FloatVector l0 = (FloatVector) q0.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector h0 = (FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                s0 = l0.fma(FloatVector.fromArray(F, x, xi + j), s0);
+                s0 = h0.fma(FloatVector.fromArray(F, x, xi + QK / 2 + j), s0);
+            }
+            acc0 = s0.fma(FloatVector.broadcast(F, d0), acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
+    /** ggml quantize_row_q4_0_ref: d = (value with the largest magnitude) / -8, q = min(15, (int)(x/d + 8.5)). */
     @Override public void quantize(float[] src, int srcOff, int n, MemorySegment dst, long offset) {
-        throw new UnsupportedOperationException("TODO Q4_0");
+        int nb = blocks(n);
+        for (int ib = 0; ib < nb; ib++) {
+            int s = srcOff + ib * QK;
+            long p = offset + (long) ib * BLOCK_BYTES;
+            float amax = 0f, max = 0f;
+            for (int j = 0; j < QK; j++) {
+                float v = src[s + j];
+                if (amax < Math.abs(v)) {
+                    amax = Math.abs(v);
+                    max = v;
+                }
+            }
+            float d = max / -8f;
+            float id = d != 0f ? 1f / d : 0f;
+            dst.set(Half.SHORT_LE, p, Float.floatToFloat16(d));
+            for (int j = 0; j < QK / 2; j++) {
+                int q0 = Math.min(15, (byte) (int) (src[s + j] * id + 8.5f));
+                int q1 = Math.min(15, (byte) (int) (src[s + j + QK / 2] * id + 8.5f));
+                dst.set(ValueLayout.JAVA_BYTE, p + 2 + j, (byte) (q0 | (q1 << 4)));
+            }
+        }
+    }
+
+    /** Register-blocked: each block is decoded (and scaled) once for 4 activation rows. */
+    @Override public void matmul(MemorySegment seg, long offset, long rowBytes, int rowFrom, int rowTo, int cols,
+                                 float[] x, int batch, float[] out, int outStride, float[] scratch) {
+        if (!VEC) {
+            WeightKernel.super.matmul(seg, offset, rowBytes, rowFrom, rowTo, cols, x, batch, out, outStride, scratch);
+            return;
+        }
+        int nb = blocks(cols);
+        int tile = MatmulTiles.batchTile(cols);
+        for (int bt = 0; bt < batch; bt += tile) {
+            int bEnd = Math.min(batch, bt + tile);
+            for (int r = rowFrom; r < rowTo; r++) {
+                long ro = offset + r * rowBytes;
+                int b = bt;
+                for (; b + 4 <= bEnd; b += 4) {
+                    int x0 = b * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+                    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+                    for (int ib = 0; ib < nb; ib++) {
+                        long p = ro + (long) ib * BLOCK_BYTES;
+                        FloatVector dv = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Half.SHORT_LE, p)));
+                        int e = ib * QK;
+                        for (int j = 0; j < QK / 2; j += L) {
+                            ByteVector q = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
+                            FloatVector lo = ((FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(dv);
+                            FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(dv);
+                            int el = e + j, eh = e + QK / 2 + j;
+                            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + el), a0);
+                            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + el), a1);
+                            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + el), a2);
+                            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + el), a3);
+                            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + eh), a0);
+                            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + eh), a1);
+                            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + eh), a2);
+                            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + eh), a3);
+                        }
+                    }
+                    out[b * outStride + r] = a0.reduceLanes(VectorOperators.ADD);
+                    out[(b + 1) * outStride + r] = a1.reduceLanes(VectorOperators.ADD);
+                    out[(b + 2) * outStride + r] = a2.reduceLanes(VectorOperators.ADD);
+                    out[(b + 3) * outStride + r] = a3.reduceLanes(VectorOperators.ADD);
+                }
+                for (; b < bEnd; b++) out[b * outStride + r] = dot(seg, ro, x, b * cols, cols);
+            }
+        }
     }
 }

@@ -1,26 +1,156 @@
 package io.jlm.core.quant;
 
 import io.jlm.core.tensor.GGMLType;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
-/** Kernel for {@link GGMLType#Q8_0} (stub: to be implemented). */
+/**
+ * Kernel for {@link GGMLType#Q8_0}: blocks of 32 elements in 34 bytes: f16 scale {@code d}, then 32 int8
+ * quants {@code q}; value = q * d.
+ */
 public final class Q8_0Kernel implements WeightKernel {
     public static final Q8_0Kernel INSTANCE = new Q8_0Kernel();
+
+    static final int QK = 32;
+    static final int BLOCK_BYTES = 34;
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+    /** Vector paths need a byte species with L lanes (at least 64 bits). */
+    private static final boolean VEC = L >= 8 && L <= QK;
+    private static final VectorSpecies<Byte> B = VEC ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Q8_0Kernel() {}
 
     @Override public GGMLType type() { return GGMLType.Q8_0; }
 
+    private static int blocks(int n) {
+        if (n % QK != 0) throw new IllegalArgumentException("Q8_0: element count " + n + " is not a multiple of " + QK);
+        return n / QK;
+    }
+
     @Override public void dequantize(MemorySegment seg, long offset, float[] out, int outOff, int n) {
-        throw new UnsupportedOperationException("TODO Q8_0");
+        int nb = blocks(n);
+        for (int ib = 0; ib < nb; ib++) {
+            long p = offset + (long) ib * BLOCK_BYTES;
+            float d = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
+            int o = outOff + ib * QK;
+            if (VEC) {
+                FloatVector dv = FloatVector.broadcast(F, d);
+                for (int j = 0; j < QK; j += L) {
+                    ((FloatVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(dv).intoArray(out, o + j);
+                }
+            } else {
+                for (int j = 0; j < QK; j++) out[o + j] = seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, p + 2 + j) * d;
+            }
+        }
     }
 
     @Override public float dot(MemorySegment seg, long offset, float[] x, int xOff, int n) {
-        throw new UnsupportedOperationException("TODO Q8_0");
+        int nb = blocks(n);
+        if (!VEC) {
+            float s = 0f;
+            for (int ib = 0; ib < nb; ib++) {
+                long p = offset + (long) ib * BLOCK_BYTES;
+                float bs = 0f;
+                for (int j = 0; j < QK; j++) bs += seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, p + 2 + j) * x[xOff + ib * QK + j];
+                s += bs * Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
+            }
+            return s;
+        }
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        int ib = 0;
+        for (; ib + 1 < nb; ib += 2) {
+            long p = offset + (long) ib * BLOCK_BYTES;
+            int xi = xOff + ib * QK;
+            float d0 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
+            float d1 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p + BLOCK_BYTES));
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            for (int j = 0; j < QK; j += L) {
+                FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B, seg, p + BLOCK_BYTES + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
+                s0 = q0.fma(FloatVector.fromArray(F, x, xi + j), s0);
+                s1 = q1.fma(FloatVector.fromArray(F, x, xi + QK + j), s1);
+            }
+            acc0 = s0.fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F, d1), acc1);
+        }
+        if (ib < nb) {
+            long p = offset + (long) ib * BLOCK_BYTES;
+            int xi = xOff + ib * QK;
+            float d0 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
+            FloatVector s0 = FloatVector.zero(F);
+            for (int j = 0; j < QK; j += L) {
+                FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
+                s0 = q0.fma(FloatVector.fromArray(F, x, xi + j), s0);
+            }
+            acc0 = s0.fma(FloatVector.broadcast(F, d0), acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
+    /** ggml quantize_row_q8_0_ref: d = amax/127, q = roundf(x/d). */
     @Override public void quantize(float[] src, int srcOff, int n, MemorySegment dst, long offset) {
-        throw new UnsupportedOperationException("TODO Q8_0");
+        int nb = blocks(n);
+        for (int ib = 0; ib < nb; ib++) {
+            int s = srcOff + ib * QK;
+            long p = offset + (long) ib * BLOCK_BYTES;
+            float amax = 0f;
+            for (int j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(src[s + j]));
+            float d = amax / 127f;
+            float id = d != 0f ? 1f / d : 0f;
+            dst.set(Half.SHORT_LE, p, Float.floatToFloat16(d));
+            for (int j = 0; j < QK; j++) {
+                dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, p + 2 + j, (byte) Half.roundf(src[s + j] * id));
+            }
+        }
+    }
+
+    /** Register-blocked: each block is decoded (and scaled) once for 4 activation rows. */
+    @Override public void matmul(MemorySegment seg, long offset, long rowBytes, int rowFrom, int rowTo, int cols,
+                                 float[] x, int batch, float[] out, int outStride, float[] scratch) {
+        if (!VEC) {
+            WeightKernel.super.matmul(seg, offset, rowBytes, rowFrom, rowTo, cols, x, batch, out, outStride, scratch);
+            return;
+        }
+        int nb = blocks(cols);
+        int tile = MatmulTiles.batchTile(cols);
+        for (int bt = 0; bt < batch; bt += tile) {
+            int bEnd = Math.min(batch, bt + tile);
+            for (int r = rowFrom; r < rowTo; r++) {
+                long ro = offset + r * rowBytes;
+                int b = bt;
+                for (; b + 4 <= bEnd; b += 4) {
+                    int x0 = b * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+                    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+                    for (int ib = 0; ib < nb; ib++) {
+                        long p = ro + (long) ib * BLOCK_BYTES;
+                        FloatVector dv = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Half.SHORT_LE, p)));
+                        int e = ib * QK;
+                        for (int j = 0; j < QK; j += L) {
+                            FloatVector w = ((FloatVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE)
+                                    .convertShape(VectorOperators.B2F, F, 0)).mul(dv);
+                            a0 = w.fma(FloatVector.fromArray(F, x, x0 + e + j), a0);
+                            a1 = w.fma(FloatVector.fromArray(F, x, x1 + e + j), a1);
+                            a2 = w.fma(FloatVector.fromArray(F, x, x2 + e + j), a2);
+                            a3 = w.fma(FloatVector.fromArray(F, x, x3 + e + j), a3);
+                        }
+                    }
+                    out[b * outStride + r] = a0.reduceLanes(VectorOperators.ADD);
+                    out[(b + 1) * outStride + r] = a1.reduceLanes(VectorOperators.ADD);
+                    out[(b + 2) * outStride + r] = a2.reduceLanes(VectorOperators.ADD);
+                    out[(b + 3) * outStride + r] = a3.reduceLanes(VectorOperators.ADD);
+                }
+                for (; b < bEnd; b++) out[b * outStride + r] = dot(seg, ro, x, b * cols, cols);
+            }
+        }
     }
 }

@@ -29,6 +29,9 @@ public final class GGUFFile implements AutoCloseable {
     public static final int MAGIC = 0x46554747; // "GGUF" little-endian
     public static final int DEFAULT_ALIGNMENT = 32;
     static final int MAX_DIMS = 4;
+    /** Limits on single metadata items (far above any real model: vocabularies have ~10^5..10^6 entries). */
+    static final int MAX_STRING_BYTES = 1 << 30;
+    static final int MAX_ARRAY_LENGTH = 1 << 27;
     static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -59,31 +62,75 @@ public final class GGUFFile implements AutoCloseable {
 
     /** Opens and validates a GGUF file. Errors name the file, the field and the expected value. */
     public static GGUFFile open(Path path) throws IOException {
-        if (!Files.isRegularFile(path)) {
+        if (!Files.exists(path)) {
             throw new GGUFFormatException(path + ": no such file (expected a GGUF model file)");
         }
+        if (!Files.isRegularFile(path)) {
+            throw new GGUFFormatException(path + ": not a regular file (expected a GGUF model file)");
+        }
         Arena arena = Arena.ofShared();
+        boolean ok = false;
         try {
             MemorySegment seg;
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
                 long size = ch.size();
-                seg = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+                if (size < 24) checkTinyFile(path, ch, size);
+                seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             }
-            return parse(path, arena, seg);
-        } catch (IOException | RuntimeException e) {
-            arena.close();
-            throw e;
+            GGUFFile f = parseChecked(path, arena, seg);
+            ok = true;
+            return f;
+        } finally {
+            if (!ok) arena.close();
         }
     }
 
-    private static GGUFFile parse(Path path, Arena arena, MemorySegment seg) throws GGUFFormatException {
+    /**
+     * Parses GGUF bytes already in memory (e.g. a heap segment); {@code name} is used in messages. The returned
+     * file's {@link #close} closes {@code arena}, which the caller may pass as the segment's owner.
+     */
+    static GGUFFile parse(Path name, Arena arena, MemorySegment seg) throws GGUFFormatException {
+        return parseChecked(name, arena, seg);
+    }
+
+    private static GGUFFile parseChecked(Path path, Arena arena, MemorySegment seg) throws GGUFFormatException {
+        try {
+            return parseUnchecked(path, arena, seg);
+        } catch (OutOfMemoryError e) {
+            throw new GGUFFormatException(path + ": metadata too large to load (" + e.getMessage() + ")");
+        } catch (RuntimeException e) {
+            // defensive: a malformed file must never surface as an unchecked exception
+            GGUFFormatException g = new GGUFFormatException(path + ": malformed GGUF file (" + e + ")");
+            g.initCause(e);
+            throw g;
+        }
+    }
+
+    /** Files shorter than the 24-byte GGUF header: say whether they are empty, foreign or truncated. */
+    private static void checkTinyFile(Path path, FileChannel ch, long size) throws IOException {
+        if (size == 0) throw new GGUFFormatException(path + ": file is empty (0 bytes); expected a GGUF model file");
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) size);
+        while (b.hasRemaining() && ch.read(b) >= 0) { }
+        byte[] a = b.array();
+        boolean magicOk = size >= 4 && a[0] == 'G' && a[1] == 'G' && a[2] == 'U' && a[3] == 'F';
+        if (!magicOk && !(size < 4 && new String(a, StandardCharsets.ISO_8859_1).equals("GGUF".substring(0, (int) size)))) {
+            throw new GGUFFormatException(path + ": bad magic, not a GGUF file (" + size + " bytes, does not start with \"GGUF\")");
+        }
+        throw new GGUFFormatException(path + ": file is truncated: " + size + " bytes, shorter than the 24-byte GGUF header");
+    }
+
+    private static GGUFFile parseUnchecked(Path path, Arena arena, MemorySegment seg) throws GGUFFormatException {
         Cursor c = new Cursor(path, seg);
         int magic = c.i32("magic");
         if (magic != MAGIC) {
             throw new GGUFFormatException(path + ": bad magic 0x" + Integer.toHexString(magic)
-                    + "; expected 0x46554747 (\"GGUF\") -- not a GGUF file");
+                    + "; expected 0x46554747 (\"GGUF\") -- not a GGUF file" + foreignHint(seg));
         }
         int version = c.i32("version");
+        if (version == 0x02000000 || version == 0x03000000) {
+            throw new GGUFFormatException(path + ": big-endian GGUF file (version field " + Integer.reverseBytes(version)
+                    + " byte-swapped); only little-endian GGUF is supported");
+        }
         if (version != 2 && version != 3) {
             throw new GGUFFormatException(path + ": unsupported GGUF version " + Integer.toUnsignedString(version)
                     + "; expected 2 or 3");
@@ -93,11 +140,11 @@ public final class GGUFFile implements AutoCloseable {
         // every tensor info needs >= 8+4+8+4+8 bytes, every kv >= 8+4+1 bytes
         if (tensorCount < 0 || tensorCount > c.remaining() / 32) {
             throw new GGUFFormatException(path + ": tensor_count " + Long.toUnsignedString(tensorCount)
-                    + " is impossible for a file of " + seg.byteSize() + " bytes");
+                    + " is impossible for a file of " + seg.byteSize() + " bytes (corrupt or truncated)");
         }
         if (kvCount < 0 || kvCount > c.remaining() / 13) {
             throw new GGUFFormatException(path + ": metadata_kv_count " + Long.toUnsignedString(kvCount)
-                    + " is impossible for a file of " + seg.byteSize() + " bytes");
+                    + " is impossible for a file of " + seg.byteSize() + " bytes (corrupt or truncated)");
         }
         Map<String, GGUFValue> kv = new LinkedHashMap<>();
         for (long i = 0; i < kvCount; i++) {
@@ -124,7 +171,7 @@ public final class GGUFFile implements AutoCloseable {
             }
             alignment = (int) a;
         }
-        List<GGUFTensorInfo> infos = new ArrayList<>((int) tensorCount);
+        List<GGUFTensorInfo> infos = new ArrayList<>((int) Math.min(tensorCount, 1024));
         java.util.Set<String> names = new java.util.HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
             String name = c.string("name of tensor #" + i);
@@ -141,7 +188,7 @@ public final class GGUFFile implements AutoCloseable {
                 shape[d] = c.i64("ne[" + d + "] of " + what);
                 if (shape[d] <= 0 || shape[d] > (1L << 40)) {
                     throw new GGUFFormatException(path + ": " + what + " has ne[" + d + "] = "
-                            + Long.toUnsignedString(shape[d]) + "; expected a positive dimension");
+                            + Long.toUnsignedString(shape[d]) + "; expected a positive dimension <= 2^40");
                 }
                 elements = multiplyOrFail(path, what, elements, shape[d]);
             }
@@ -175,13 +222,37 @@ public final class GGUFFile implements AutoCloseable {
                 throw new GGUFFormatException(path + ": tensor '" + t.name() + "' is absurdly large");
             }
             long end = dataOffset + t.offset() + size;
-            if (end < 0 || end > seg.byteSize()) {
+            if (t.offset() > seg.byteSize() || end < 0 || end > seg.byteSize()) {
                 throw new GGUFFormatException(path + ": tensor '" + t.name() + "' (" + t.type() + ", "
                         + java.util.Arrays.toString(t.shape()) + ") spans bytes " + (dataOffset + t.offset()) + ".." + end
                         + " but the file has " + seg.byteSize() + " bytes (truncated file or bad offset)");
             }
         }
+        checkOverlaps(path, infos);
         return new GGUFFile(path, arena, seg, version, metadata, infos, alignment, dataOffset);
+    }
+
+    private static void checkOverlaps(Path path, List<GGUFTensorInfo> infos) throws GGUFFormatException {
+        List<GGUFTensorInfo> sorted = new ArrayList<>(infos);
+        sorted.sort(java.util.Comparator.comparingLong(GGUFTensorInfo::offset));
+        for (int i = 1; i < sorted.size(); i++) {
+            GGUFTensorInfo a = sorted.get(i - 1), b = sorted.get(i);
+            if (a.offset() + a.byteSize() > b.offset()) {
+                throw new GGUFFormatException(path + ": tensor '" + b.name() + "' at data offset " + b.offset()
+                        + " overlaps tensor '" + a.name() + "' (offset " + a.offset() + ", " + a.byteSize() + " bytes)");
+            }
+        }
+    }
+
+    private static String foreignHint(MemorySegment seg) {
+        if (seg.byteSize() >= 9) {
+            long n = seg.get(I64, 0);
+            if (n > 1 && n < seg.byteSize() && seg.get(ValueLayout.JAVA_BYTE, 8) == '{') return " (looks like a safetensors file)";
+        }
+        if (seg.byteSize() >= 4 && seg.get(ValueLayout.JAVA_BYTE, 0) == 'g' && seg.get(ValueLayout.JAVA_BYTE, 1) == 'g') {
+            return " (possibly a legacy GGML/GGJT file; convert it to GGUF)";
+        }
+        return "";
     }
 
     private static long multiplyOrFail(Path path, String what, long a, long b) throws GGUFFormatException {
@@ -263,13 +334,17 @@ public final class GGUFFile implements AutoCloseable {
                 throw new GGUFFormatException(path + ": " + field + " has length " + Long.toUnsignedString(len)
                         + " at byte " + (pos - 8) + " but only " + remaining() + " bytes remain (corrupt or truncated)");
             }
+            if (len > MAX_STRING_BYTES) {
+                throw new GGUFFormatException(path + ": " + field + " has length " + len + " at byte " + (pos - 8)
+                        + "; strings longer than " + MAX_STRING_BYTES + " bytes are not supported");
+            }
             byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
             pos += len;
             try {
                 return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(b)).toString();
             } catch (CharacterCodingException e) {
-                // llama.cpp vocabularies can hold strings that are not valid UTF-8; keep them losslessly as Latin-1-ish
+                // not valid UTF-8 (rare in vocabularies): decoded with U+FFFD replacement, so such strings are lossy
                 return new String(b, StandardCharsets.UTF_8);
             }
         }
@@ -309,11 +384,19 @@ public final class GGUFFile implements AutoCloseable {
                 throw new GGUFFormatException(path + ": " + field + " claims " + Long.toUnsignedString(n) + " elements of "
                         + et + " but only " + remaining() + " bytes remain (corrupt or truncated)");
             }
+            if (n > MAX_ARRAY_LENGTH) {
+                throw new GGUFFormatException(path + ": " + field + " has " + n + " elements; arrays longer than "
+                        + MAX_ARRAY_LENGTH + " are not supported");
+            }
             int len = (int) n;
             Object value = switch (et) {
                 case STRING -> {
-                    String[] a = new String[len];
-                    for (int i = 0; i < len; i++) a[i] = string(field + "[" + i + "]");
+                    // grow while reading: a corrupt count fails at the first missing string, before a huge allocation
+                    String[] a = new String[Math.min(len, 4096)];
+                    for (int i = 0; i < len; i++) {
+                        if (i == a.length) a = java.util.Arrays.copyOf(a, (int) Math.min(len, 2L * a.length));
+                        a[i] = string(field + "[" + i + "]");
+                    }
                     yield a;
                 }
                 case UINT8 -> { int[] a = new int[len]; for (int i = 0; i < len; i++) a[i] = seg.get(ValueLayout.JAVA_BYTE, pos + i) & 0xff; pos += len; yield a; }
@@ -331,8 +414,11 @@ public final class GGUFFile implements AutoCloseable {
                     yield a;
                 }
                 case ARRAY -> {
-                    GGUFValue[] a = new GGUFValue[len];
-                    for (int i = 0; i < len; i++) a[i] = array(field + "[" + i + "]", depth + 1);
+                    GGUFValue[] a = new GGUFValue[Math.min(len, 4096)];
+                    for (int i = 0; i < len; i++) {
+                        if (i == a.length) a = java.util.Arrays.copyOf(a, (int) Math.min(len, 2L * a.length));
+                        a[i] = array(field + "[" + i + "]", depth + 1);
+                    }
                     yield a;
                 }
             };
