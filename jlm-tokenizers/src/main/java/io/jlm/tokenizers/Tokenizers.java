@@ -50,9 +50,11 @@ public final class Tokenizers {
         try {
             Class<?> c = Class.forName("io.jlm.tokenizers.BpeTokenizer");
             return (Tokenizer) c.getConstructor(GGUFMetadata.class).newInstance(md);
-        } catch (ClassNotFoundException | NoSuchMethodException e) {
+        } catch (ClassNotFoundException e) {
             throw new UnsupportedOperationException("byte-level BPE tokenizer ('tokenizer.ggml.model' = 'gpt2') is not "
-                    + "available in this build (io.jlm.tokenizers.BpeTokenizer(GGUFMetadata) missing)", e);
+                    + "available in this build (class io.jlm.tokenizers.BpeTokenizer missing)", e);
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException("io.jlm.tokenizers.BpeTokenizer has no public constructor (GGUFMetadata)", e);
         } catch (InvocationTargetException e) {
             if (e.getCause() instanceof RuntimeException re) throw re;
             throw new IllegalStateException(e.getCause());
