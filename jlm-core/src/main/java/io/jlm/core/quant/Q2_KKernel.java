@@ -40,6 +40,27 @@ public final class Q2_KKernel implements WeightKernel {
             long p = offset + (long) b * BLOCK_BYTES;
             float d = KQuants.f16(seg, p + OFF_D), dmin = KQuants.f16(seg, p + OFF_DMIN);
             int o = outOff + b * QK_K;
+            if (VEC) {
+                for (int h = 0; h < 2; h++) {
+                    int oh = o + 128 * h;
+                    for (int k = 0; k < 32; k += L) {
+                        long s = p + OFF_SCALES + 8 * h + k / 16;
+                        int s0 = KQuants.u8(seg, s), s1 = KQuants.u8(seg, s + 2);
+                        int s2 = KQuants.u8(seg, s + 4), s3 = KQuants.u8(seg, s + 6);
+                        IntVector qv = (IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_QS + 32L * h + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        ((FloatVector) qv.and(3).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * (s0 & 0x0F)).sub(dmin * (s0 >>> 4)).intoArray(out, oh + k);
+                        ((FloatVector) qv.lanewise(VectorOperators.LSHR, 2).and(3).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * (s1 & 0x0F)).sub(dmin * (s1 >>> 4)).intoArray(out, oh + 32 + k);
+                        ((FloatVector) qv.lanewise(VectorOperators.LSHR, 4).and(3).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * (s2 & 0x0F)).sub(dmin * (s2 >>> 4)).intoArray(out, oh + 64 + k);
+                        ((FloatVector) qv.lanewise(VectorOperators.LSHR, 6).and(3).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * (s3 & 0x0F)).sub(dmin * (s3 >>> 4)).intoArray(out, oh + 96 + k);
+                    }
+                }
+                continue;
+            }
             for (int h = 0; h < 2; h++) {
                 long q = p + OFF_QS + 32L * h;
                 for (int j = 0; j < 4; j++) {

@@ -44,6 +44,33 @@ public final class Q3_KKernel implements WeightKernel {
             long slo = seg.get(LONG_LE, p + OFF_SCALES);
             int shi = seg.get(INT_LE, p + OFF_SCALES + 8);
             int o = outOff + b * QK_K;
+            if (VEC) {
+                for (int h = 0; h < 2; h++) {
+                    for (int k = 0; k < 32; k += L) {
+                        int oh = o + 128 * h + k;
+                        IntVector hv = (IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_HMASK + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        IntVector hh = h == 0 ? hv.lanewise(VectorOperators.LSHL, 2) : hv.lanewise(VectorOperators.LSHR, 2);
+                        IntVector qv = (IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_QS + 32L * h + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        long sl = seg.get(LONG_LE, p + OFF_SCALES + k / 16);
+                        int sh = seg.get(INT_LE, p + OFF_SCALES + 8 + k / 16) >>> (4 * h);
+                        int sl4 = (int) (sl >>> (4 * h)), sl4b = (int) (sl >>> (32 + 4 * h));
+                        ((FloatVector) qv.and(3).or(hh.and(4)).sub(4).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * (((sl4 & 0x0F) | ((sh << 4) & 0x30)) - 32)).intoArray(out, oh);
+                        ((FloatVector) qv.lanewise(VectorOperators.LSHR, 2).and(3)
+                                .or(hh.lanewise(VectorOperators.LSHR, 1).and(4)).sub(4).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * ((((sl4 >>> 16) & 0x0F) | ((sh >>> 12) & 0x30)) - 32)).intoArray(out, oh + 32);
+                        ((FloatVector) qv.lanewise(VectorOperators.LSHR, 4).and(3)
+                                .or(hh.lanewise(VectorOperators.LSHR, 2).and(4)).sub(4).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * (((sl4b & 0x0F) | ((sh << 2) & 0x30)) - 32)).intoArray(out, oh + 64);
+                        ((FloatVector) qv.lanewise(VectorOperators.LSHR, 6).and(3)
+                                .or(hh.lanewise(VectorOperators.LSHR, 3).and(4)).sub(4).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * ((((sl4b >>> 16) & 0x0F) | ((sh >>> 14) & 0x30)) - 32)).intoArray(out, oh + 96);
+                    }
+                }
+                continue;
+            }
             for (int h = 0; h < 2; h++) {
                 long q = p + OFF_QS + 32L * h;
                 for (int j = 0; j < 4; j++) {
@@ -69,20 +96,17 @@ public final class Q3_KKernel implements WeightKernel {
         for (int b = 0; b < nb; b++) {
             long p = offset + (long) b * BLOCK_BYTES;
             float d = KQuants.f16(seg, p + OFF_D);
-            long slo = seg.get(LONG_LE, p + OFF_SCALES);
-            int shi = seg.get(INT_LE, p + OFF_SCALES + 8);
             int xb = xOff + b * QK_K;
-            for (int k = 0; k < 32; k += L) {
-                IntVector hm = (IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_HMASK + k, LE)
-                        .convertShape(VectorOperators.B2I, I, 0);
-                // hmask bit b moved to bit b+2; shifting right by 4h+j puts bit 4h+j at bit 2 (value 4)
-                IntVector hm2 = hm.lanewise(VectorOperators.LSHL, 2);
-                for (int h = 0; h < 2; h++) {
+            for (int h = 0; h < 2; h++) {
+                for (int k = 0; k < 32; k += L) {
                     int xh = xb + 128 * h + k;
-                    int si = 8 * h + k / 16;
+                    // the high bit of element 128h+32j+l is bit 4h+j of hmask[l]; hh moves bit 4h to bit 2, so
+                    // (hh >>> j) & 4 is 4 when the bit is set, or-ed onto the 2 low bits before subtracting 4
+                    IntVector hv = (IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_HMASK + k, LE)
+                            .convertShape(VectorOperators.B2I, I, 0);
+                    IntVector hh = h == 0 ? hv.lanewise(VectorOperators.LSHL, 2) : hv.lanewise(VectorOperators.LSHR, 2);
                     IntVector qv = (IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_QS + 32L * h + k, LE)
                             .convertShape(VectorOperators.B2I, I, 0);
-                    IntVector hh = hm2.lanewise(VectorOperators.LSHR, 4 * h);
                     FloatVector q0 = (FloatVector) qv.and(3).or(hh.and(4)).sub(4)
                             .convertShape(VectorOperators.I2F, F, 0);
                     FloatVector q1 = (FloatVector) qv.lanewise(VectorOperators.LSHR, 2).and(3)
@@ -94,10 +118,20 @@ public final class Q3_KKernel implements WeightKernel {
                     FloatVector q3 = (FloatVector) qv.lanewise(VectorOperators.LSHR, 6).and(3)
                             .or(hh.lanewise(VectorOperators.LSHR, 3).and(4)).sub(4)
                             .convertShape(VectorOperators.I2F, F, 0);
-                    acc0 = q0.mul(d * KQuants.scaleK3(slo, shi, si)).fma(FloatVector.fromArray(F, x, xh), acc0);
-                    acc1 = q1.mul(d * KQuants.scaleK3(slo, shi, si + 2)).fma(FloatVector.fromArray(F, x, xh + 32), acc1);
-                    acc2 = q2.mul(d * KQuants.scaleK3(slo, shi, si + 4)).fma(FloatVector.fromArray(F, x, xh + 64), acc2);
-                    acc3 = q3.mul(d * KQuants.scaleK3(slo, shi, si + 6)).fma(FloatVector.fromArray(F, x, xh + 96), acc3);
+                    // scales 8h + k/16 + 2t (t = 0..3): low nibbles in bytes k/16 + 2t (nibble h), high 2-bit
+                    // fields in bytes 8 + k/16 + 2(t&1) (field 2h + t/2)
+                    long sl = seg.get(LONG_LE, p + OFF_SCALES + k / 16);
+                    int sh = seg.get(INT_LE, p + OFF_SCALES + 8 + k / 16) >>> (4 * h);
+                    int sl4 = (int) (sl >>> (4 * h));
+                    int sl4b = (int) (sl >>> (32 + 4 * h));
+                    float s0 = d * (((sl4 & 0x0F) | ((sh << 4) & 0x30)) - 32);
+                    float s1 = d * ((((sl4 >>> 16) & 0x0F) | ((sh >>> 12) & 0x30)) - 32);
+                    float s2 = d * (((sl4b & 0x0F) | ((sh << 2) & 0x30)) - 32);
+                    float s3 = d * ((((sl4b >>> 16) & 0x0F) | ((sh >>> 14) & 0x30)) - 32);
+                    acc0 = q0.mul(s0).fma(FloatVector.fromArray(F, x, xh), acc0);
+                    acc1 = q1.mul(s1).fma(FloatVector.fromArray(F, x, xh + 32), acc1);
+                    acc2 = q2.mul(s2).fma(FloatVector.fromArray(F, x, xh + 64), acc2);
+                    acc3 = q3.mul(s3).fma(FloatVector.fromArray(F, x, xh + 96), acc3);
                 }
             }
         }

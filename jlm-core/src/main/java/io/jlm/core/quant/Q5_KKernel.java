@@ -49,6 +49,22 @@ public final class Q5_KKernel implements WeightKernel {
                 float d2 = d * KQuants.scaleK4(slo, shi, 2 * c + 1), m2 = dmin * KQuants.minK4(slo, shi, 2 * c + 1);
                 long q = p + OFF_QS + 32L * c;
                 int oc = o + 64 * c;
+                if (VEC) {
+                    FloatVector vd1 = FloatVector.broadcast(F, d1), vm1 = FloatVector.broadcast(F, m1);
+                    FloatVector vd2 = FloatVector.broadcast(F, d2), vm2 = FloatVector.broadcast(F, m2);
+                    for (int k = 0; k < 32; k += L) {
+                        IntVector qi = (IntVector) ByteVector.fromMemorySegment(B, seg, q + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        IntVector hv = ((IntVector) ByteVector.fromMemorySegment(B, seg, p + OFF_QH + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0)).lanewise(VectorOperators.LSHR, 2 * c);
+                        ((FloatVector) qi.and(0x0F).or(hv.lanewise(VectorOperators.LSHL, 4).and(0x10))
+                                .convertShape(VectorOperators.I2F, F, 0)).mul(vd1).sub(vm1).intoArray(out, oc + k);
+                        ((FloatVector) qi.lanewise(VectorOperators.LSHR, 4).and(0x0F)
+                                .or(hv.lanewise(VectorOperators.LSHL, 3).and(0x10))
+                                .convertShape(VectorOperators.I2F, F, 0)).mul(vd2).sub(vm2).intoArray(out, oc + 32 + k);
+                    }
+                    continue;
+                }
                 for (int l = 0; l < 32; l++) {
                     int v = seg.get(ValueLayout.JAVA_BYTE, q + l);
                     int h = seg.get(ValueLayout.JAVA_BYTE, p + OFF_QH + l) >>> (2 * c);

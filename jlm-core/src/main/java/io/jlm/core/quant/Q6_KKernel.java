@@ -43,6 +43,31 @@ public final class Q6_KKernel implements WeightKernel {
             for (int h = 0; h < 2; h++) {
                 long ql = p + OFF_QL + 64L * h, qh = p + OFF_QH + 32L * h, sc = p + OFF_SCALES + 8L * h;
                 int oh = o + 128 * h;
+                if (VEC) {
+                    for (int k = 0; k < 32; k += L) {
+                        long s = sc + k / 16;
+                        IntVector a = (IntVector) ByteVector.fromMemorySegment(B, seg, ql + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        IntVector c = (IntVector) ByteVector.fromMemorySegment(B, seg, ql + 32 + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        IntVector hb = (IntVector) ByteVector.fromMemorySegment(B, seg, qh + k, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        ((FloatVector) a.and(0x0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30))
+                                .sub(32).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * seg.get(ValueLayout.JAVA_BYTE, s)).intoArray(out, oh + k);
+                        ((FloatVector) c.and(0x0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30))
+                                .sub(32).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * seg.get(ValueLayout.JAVA_BYTE, s + 2)).intoArray(out, oh + 32 + k);
+                        ((FloatVector) a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(hb.and(0x30))
+                                .sub(32).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * seg.get(ValueLayout.JAVA_BYTE, s + 4)).intoArray(out, oh + 64 + k);
+                        ((FloatVector) c.lanewise(VectorOperators.LSHR, 4).and(0x0F)
+                                .or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30))
+                                .sub(32).convertShape(VectorOperators.I2F, F, 0))
+                                .mul(d * seg.get(ValueLayout.JAVA_BYTE, s + 6)).intoArray(out, oh + 96 + k);
+                    }
+                    continue;
+                }
                 for (int l = 0; l < 32; l++) {
                     int is = l / 16;
                     int a = seg.get(ValueLayout.JAVA_BYTE, ql + l);

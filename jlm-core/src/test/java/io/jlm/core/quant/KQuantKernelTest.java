@@ -139,14 +139,17 @@ class KQuantKernelTest {
         }
     }
 
-    /** Upper bounds of relative RMS error for unit gaussian data (measured values are printed). */
+    /**
+     * Upper bounds of relative RMS error for gaussian data, about 8% above what llama.cpp's own quantization of
+     * the synth-llama models measures (Q2_K 0.300, Q3_K 0.152, Q4_K 0.072, Q5_K 0.036, Q6_K 0.018).
+     */
     static double bound(GGMLType t) {
         return switch (t) {
-            case Q2_K -> 0.40;
-            case Q3_K -> 0.20;
-            case Q4_K -> 0.10;
-            case Q5_K -> 0.05;
-            case Q6_K -> 0.025;
+            case Q2_K -> 0.325;
+            case Q3_K -> 0.165;
+            case Q4_K -> 0.078;
+            case Q5_K -> 0.040;
+            case Q6_K -> 0.020;
             default -> throw new IllegalArgumentException();
         };
     }
