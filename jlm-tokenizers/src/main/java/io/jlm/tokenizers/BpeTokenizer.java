@@ -200,38 +200,51 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** Builds the tokenizer from GGUF metadata ({@code tokenizer.ggml.*}), with llama.cpp's defaults. */
     public static BpeTokenizer fromGGUF(GGUFMetadata md, String source) {
-        String model = md.getString("tokenizer.ggml.model");
-        if (!"gpt2".equals(model)) {
-            throw new IllegalArgumentException(source + ": tokenizer.ggml.model is '" + model + "'; expected 'gpt2' for a byte-level BPE vocabulary");
-        }
-        String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
-        if (tokens == null) throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.tokens' is missing; expected an array of strings");
-        String[] merges = md.getStringArray("tokenizer.ggml.merges");
-        if (merges == null) throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.merges' is missing; expected an array of strings");
-        int[] types = md.getIntArray("tokenizer.ggml.token_type");
-        if (types != null && types.length < tokens.length) {
-            throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.token_type' has " + types.length + " entries; expected " + tokens.length);
-        }
-        String pre = md.getString("tokenizer.ggml.pre");
-        PreTokenizerType type;
-        try {
-            type = PreTokenizerType.forName(pre);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
-        }
-        int n = tokens.length;
-        int bos = type.noBos() ? -1 : specialId(md, "tokenizer.ggml.bos_token_id", 11, n);
-        int eos = specialId(md, "tokenizer.ggml.eos_token_id", 11, n);
-        boolean addBos = md.getBoolean("tokenizer.ggml.add_bos_token", type.addBos());
-        boolean addEos = md.getBoolean("tokenizer.ggml.add_eos_token", false);
-        int[] extraEog = {specialId(md, "tokenizer.ggml.eot_token_id", -1, n), specialId(md, "tokenizer.ggml.eom_token_id", -1, n)};
-        Set<String> lstrip = pre != null && (pre.contains("jina-v2-de") || pre.contains("jina-v2-es") || pre.contains("jina-v2-code"))
-                ? Set.of("<mask>") : Set.of();
-        try {
-            return new BpeTokenizer(tokens, types, merges,
+        return new BpeTokenizer(GgufSpec.parse(md, source));
+    }
+
+    /** Builds the tokenizer from GGUF metadata (used by {@link Tokenizers#fromGGUF}). */
+    public BpeTokenizer(GGUFMetadata md) {
+        this(GgufSpec.parse(md, "GGUF metadata"));
+    }
+
+    private BpeTokenizer(GgufSpec s) {
+        this(s.tokens(), s.types(), s.merges(), s.options());
+    }
+
+    private record GgufSpec(String[] tokens, int[] types, String[] merges, Options options) {
+        static GgufSpec parse(GGUFMetadata md, String source) {
+            String model = md.getString("tokenizer.ggml.model");
+            if (!"gpt2".equals(model)) {
+                throw new IllegalArgumentException(source + ": tokenizer.ggml.model is '" + model + "'; expected 'gpt2' for a byte-level BPE vocabulary");
+            }
+            String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
+            if (tokens == null) throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.tokens' is missing; expected an array of strings");
+            String[] merges = md.getStringArray("tokenizer.ggml.merges");
+            if (merges == null) throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.merges' is missing; expected an array of strings");
+            int[] types = md.getIntArray("tokenizer.ggml.token_type");
+            if (types != null && types.length < tokens.length) {
+                throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.token_type' has " + types.length + " entries; expected " + tokens.length);
+            }
+            String pre = md.getString("tokenizer.ggml.pre");
+            PreTokenizerType type;
+            try {
+                type = PreTokenizerType.forName(pre);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+            }
+            int n = tokens.length;
+            int bos = type.noBos() ? -1 : specialId(md, "tokenizer.ggml.bos_token_id", 11, n);
+            int eos = specialId(md, "tokenizer.ggml.eos_token_id", 11, n);
+            boolean addBos = md.getBoolean("tokenizer.ggml.add_bos_token", type.addBos());
+            boolean addEos = md.getBoolean("tokenizer.ggml.add_eos_token", false);
+            if (addBos && bos < 0) throw new IllegalArgumentException(source + ": tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set");
+            if (addEos && eos < 0) throw new IllegalArgumentException(source + ": tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set");
+            int[] extraEog = {specialId(md, "tokenizer.ggml.eot_token_id", -1, n), specialId(md, "tokenizer.ggml.eom_token_id", -1, n)};
+            Set<String> lstrip = pre != null && (pre.contains("jina-v2-de") || pre.contains("jina-v2-es") || pre.contains("jina-v2-code"))
+                    ? Set.of("<mask>") : Set.of();
+            return new GgufSpec(tokens, types, merges,
                     new Options(type.preTokenizer(), type.ignoreMerges(), bos, eos, addBos, addEos, extraEog, lstrip));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
     }
 

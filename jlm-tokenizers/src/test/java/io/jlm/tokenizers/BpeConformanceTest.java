@@ -87,6 +87,13 @@ class BpeConformanceTest {
         assertEquals(s, tok.decode(ids));
     }
 
+    @Test
+    void factoryBuildsBpeForGpt2Model() throws IOException {
+        Tokenizer t = Tokenizers.fromGGUF(SharedData.require("conformance/tokenizers/ggml-vocab-gpt-2.gguf"));
+        assertInstanceOf(BpeTokenizer.class, t);
+        assertArrayEquals(new int[]{15496, 995}, t.encode("Hello world"));
+    }
+
     static String escape(String s) {
         StringBuilder sb = new StringBuilder("'");
         for (char c : s.toCharArray()) {

@@ -24,6 +24,20 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class HuggingFaceTokenizerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.util.Map<String, BpeTokenizer> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    @TempDir
+    static Path tmp;
+
+    /** Writes the family's tokenizer.json once and loads it. */
+    static BpeTokenizer loadConverted(String family) throws IOException {
+        BpeTokenizer t = LOADED.get(family);
+        if (t == null) {
+            t = HuggingFaceTokenizer.load(toTokenizerJson(family, tmp));
+            LOADED.put(family, t);
+        }
+        return t;
+    }
 
     static final String LLAMA3_HF = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     static final String QWEN2_HF = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -106,8 +120,8 @@ class HuggingFaceTokenizerTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt-2", "llama-bpe", "qwen2"})
-    void tokenizerJsonMatchesLlamaCppVectors(String family, @TempDir Path dir) throws IOException {
-        BpeTokenizer tok = HuggingFaceTokenizer.load(toTokenizerJson(family, dir));
+    void tokenizerJsonMatchesLlamaCppVectors(String family) throws IOException {
+        BpeTokenizer tok = loadConverted(family);
         BpeConformanceTest.Vectors v = BpeConformanceTest.vectors(family);
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < v.inputs().size(); i++) {
@@ -122,8 +136,8 @@ class HuggingFaceTokenizerTest {
     }
 
     @Test
-    void llama3TemplateAddsBosAndSpecialTokensParse(@TempDir Path dir) throws IOException {
-        BpeTokenizer tok = HuggingFaceTokenizer.load(toTokenizerJson("llama-bpe", dir));
+    void llama3TemplateAddsBosAndSpecialTokensParse() throws IOException {
+        BpeTokenizer tok = loadConverted("llama-bpe");
         BpeTokenizer ref = BpeConformanceTest.vocab("llama-bpe");
         assertTrue(tok.addsBos());
         assertEquals(ref.bos(), tok.bos());
