@@ -9,108 +9,62 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 /**
  * Byte-level BPE tokenizer (GGUF {@code tokenizer.ggml.model = "gpt2"}), matching llama.cpp's {@code llm_tokenizer_bpe}:
- * special/user-defined tokens are split off the raw text first, the remaining text is pre-tokenized by the
- * vocabulary's regexes ({@link PreTokenizerType}), each word is mapped to GPT-2 byte characters and merged pairwise
- * by merge rank (lowest rank first, leftmost first on ties).
+ * special/user-defined tokens are split off the raw text first ({@link Vocabulary#partition}), the remaining text is
+ * pre-tokenized by the vocabulary's regexes ({@link PreTokenizerType}), each word is mapped to GPT-2 byte characters
+ * and merged pairwise by merge rank (lowest rank first, leftmost first on ties). Token types, special ids, BOS/EOS
+ * flags and the end-of-generation set come from the {@link Vocabulary}.
  */
 public final class BpeTokenizer implements Tokenizer {
 
-    // llama.cpp token attributes
-    static final int ATTR_UNKNOWN = 1, ATTR_UNUSED = 2, ATTR_NORMAL = 4, ATTR_CONTROL = 8, ATTR_USER_DEFINED = 16,
-            ATTR_BYTE = 32, ATTR_LSTRIP = 128, ATTR_RSTRIP = 256;
-
-    // GGUF token types
-    public static final int TYPE_NORMAL = 1, TYPE_UNKNOWN = 2, TYPE_CONTROL = 3, TYPE_USER_DEFINED = 4, TYPE_UNUSED = 5, TYPE_BYTE = 6;
-
     private static final int CACHE_LIMIT = 1 << 16;
 
-    private final String[] tokens;
-    private final int[] attrs;
-    private final Map<String, Integer> tokenIds;
+    private final Vocabulary vocab;
+    private final int nVocab;
     private final String[] extraSymbols;    // interned merge strings that are not tokens, id = nVocab + index
     private final int[] byteSymbol = new int[256];
     private final BpeMergeTable merges;
     private final PreTokenizer preTokenizer;
     private final UnaryOperator<String> normalizer;
     private final boolean ignoreMerges;
-    private final int bos, eos;
-    private final boolean addBos, addEos;
-    private final boolean[] eog;
-    private final int[] specialTokens;      // control / user-defined / unknown, longest text first
     private final byte[][] pieces;
     private final ConcurrentHashMap<String, int[]> wordCache = new ConcurrentHashMap<>();
 
-    /** Options beyond the vocabulary itself. */
-    public record Options(PreTokenizer preTokenizer, boolean ignoreMerges, int bos, int eos, boolean addBos,
-                          boolean addEos, int[] extraEndOfGeneration, Set<String> lstripTokens,
-                          UnaryOperator<String> normalizer) {
-        /** Options without a normalizer (GGUF vocabularies have none). */
-        public Options(PreTokenizer preTokenizer, boolean ignoreMerges, int bos, int eos, boolean addBos, boolean addEos,
-                       int[] extraEndOfGeneration, Set<String> lstripTokens) {
-            this(preTokenizer, ignoreMerges, bos, eos, addBos, addEos, extraEndOfGeneration, lstripTokens, null);
-        }
-
-        public Options {
-            if (preTokenizer == null) throw new IllegalArgumentException("preTokenizer is required");
-            extraEndOfGeneration = extraEndOfGeneration == null ? new int[0] : extraEndOfGeneration.clone();
-            lstripTokens = lstripTokens == null ? Set.of() : Set.copyOf(lstripTokens);
-        }
-    }
-
     /**
-     * @param tokens     vocabulary strings in GPT-2 byte characters (special tokens as plain text)
-     * @param tokenTypes GGUF token types (1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte), or null
-     * @param merges     merges as "left right", in rank order
+     * @param vocab        the vocabulary (token texts in GPT-2 byte characters, special tokens as plain text)
+     * @param merges       merges as "left right", in rank order
+     * @param preTokenizer the pre-tokenizer splitting raw text into words
+     * @param ignoreMerges a word that is a whole vocabulary entry is emitted without running merges
+     * @param normalizer   applied to raw text before pre-tokenizing, or null
+     * @throws IllegalArgumentException when the vocabulary adds BOS/EOS but has no such token
      */
-    public BpeTokenizer(String[] tokens, int[] tokenTypes, String[] merges, Options options) {
-        int n = tokens.length;
-        if (n == 0) throw new IllegalArgumentException("empty vocabulary");
-        if (tokenTypes != null && tokenTypes.length < n) {
-            throw new IllegalArgumentException("token type array has " + tokenTypes.length + " entries; expected " + n);
+    public BpeTokenizer(Vocabulary vocab, String[] merges, PreTokenizer preTokenizer, boolean ignoreMerges,
+                        UnaryOperator<String> normalizer) {
+        if (preTokenizer == null) throw new IllegalArgumentException("preTokenizer is required");
+        this.vocab = vocab;
+        this.preTokenizer = preTokenizer;
+        this.normalizer = normalizer;
+        this.ignoreMerges = ignoreMerges;
+        if (vocab.addBos() && vocab.bos() < 0) {
+            throw new IllegalArgumentException(vocab.source() + ": tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set");
         }
-        this.tokens = new String[n];
-        this.attrs = new int[n];
-        this.tokenIds = new HashMap<>(n * 2);
-        for (int i = 0; i < n; i++) {
-            String t = tokens[i] == null || tokens[i].isEmpty() ? "[EMPTY_" + i + "]" : tokens[i];
-            this.tokens[i] = t;
-            Integer prev = tokenIds.putIfAbsent(t, i);
-            if (prev != null) throw new IllegalArgumentException("duplicate token in vocabulary: '" + t + "' has ids " + prev + " and " + i);
-            attrs[i] = tokenTypes == null ? ATTR_NORMAL : switch (tokenTypes[i]) {
-                case TYPE_UNKNOWN -> ATTR_UNKNOWN;
-                case TYPE_UNUSED -> ATTR_UNUSED;
-                case TYPE_NORMAL -> ATTR_NORMAL;
-                case TYPE_CONTROL -> ATTR_CONTROL;
-                case TYPE_USER_DEFINED -> ATTR_USER_DEFINED;
-                case TYPE_BYTE -> ATTR_BYTE;
-                default -> 0;
-            };
+        if (vocab.addEos() && vocab.eos() < 0) {
+            throw new IllegalArgumentException(vocab.source() + ": tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set");
         }
-        this.preTokenizer = options.preTokenizer();
-        this.normalizer = options.normalizer();
-        this.ignoreMerges = options.ignoreMerges();
-        this.bos = options.bos() >= 0 && options.bos() < n ? options.bos() : -1;
-        this.eos = options.eos() >= 0 && options.eos() < n ? options.eos() : -1;
-        this.addBos = options.addBos();
-        this.addEos = options.addEos();
-        if (addBos && bos < 0) throw new IllegalArgumentException("add_bos_token is true, but the BOS token id is not set");
-        if (addEos && eos < 0) throw new IllegalArgumentException("add_eos_token is true, but the EOS token id is not set");
+        int n = vocab.size();
+        this.nVocab = n;
 
         // symbols: every token, every merge operand/result, every byte character
-        Map<String, Integer> intern = new HashMap<>(tokenIds);
+        Map<String, Integer> extraIds = new HashMap<>();
         List<String> extra = new ArrayList<>();
-        for (int b = 0; b < 256; b++) byteSymbol[b] = intern(intern, extra, n, String.valueOf(BpeByteEncoding.byteToChar(b)));
+        for (int b = 0; b < 256; b++) byteSymbol[b] = intern(extraIds, extra, String.valueOf(BpeByteEncoding.byteToChar(b)));
         this.merges = new BpeMergeTable(merges.length);
         for (int r = 0; r < merges.length; r++) {
             String m = merges[r];
@@ -118,74 +72,26 @@ public final class BpeTokenizer implements Tokenizer {
             if (sp < 0) continue; // llama.cpp records an ("","") pair that can never match
             String a = m.substring(0, sp), b = m.substring(sp + 1);
             if (a.isEmpty() || b.isEmpty()) continue;
-            int ia = intern(intern, extra, n, a);
-            int ib = intern(intern, extra, n, b);
-            int ir = intern(intern, extra, n, a + b);
+            int ia = intern(extraIds, extra, a);
+            int ib = intern(extraIds, extra, b);
+            int ir = intern(extraIds, extra, a + b);
             this.merges.putIfAbsent(ia, ib, r, ir);
         }
         this.extraSymbols = extra.toArray(String[]::new);
-
-        // llama.cpp's text-based fix-ups of token attributes and end-of-generation set
-        Set<Integer> eogSet = new HashSet<>();
-        for (String t : List.of("<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", "<|fim_repo|>", "<|repo_name|>",
-                "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>")) {
-            Integer id = tokenIds.get(t);
-            if (id != null) { eogSet.add(id); attrs[id] |= ATTR_CONTROL; }
-        }
-        for (String t : List.of("<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>",
-                "<|code_prefix|>", "<|prefix|>", "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>",
-                "▁<SUF>", "<|code_suffix|>", "<|suffix|>", "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>",
-                "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>")) {
-            Integer id = tokenIds.get(t);
-            if (id != null) attrs[id] |= ATTR_CONTROL;
-        }
-        for (String t : List.of("<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
-                "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
-                "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~[")) {
-            Integer id = tokenIds.get(t);
-            if (id != null) { eogSet.add(id); attrs[id] |= ATTR_CONTROL; }
-        }
-        for (String t : List.of("<|channel|>", "<|message|>", "<|start|>", "<|constrain|>")) {
-            Integer id = tokenIds.get(t);
-            if (id != null) attrs[id] = ATTR_USER_DEFINED;
-        }
-        if (eos >= 0) eogSet.add(eos);
-        for (int id : options.extraEndOfGeneration()) if (id >= 0 && id < n) eogSet.add(id);
-        Integer endId = tokenIds.get("<|end|>");
-        if (endId != null && ((tokenIds.containsKey("<|return|>") && tokenIds.containsKey("<|call|>"))
-                || (tokenIds.containsKey("<|calls|>") && tokenIds.containsKey("<|flush|>")))) {
-            eogSet.remove(endId);
-            attrs[endId] = ATTR_USER_DEFINED;
-        }
-        this.eog = new boolean[n];
-        for (int id : eogSet) eog[id] = true;
-        for (String t : options.lstripTokens()) {
-            Integer id = tokenIds.get(t);
-            if (id != null) attrs[id] |= ATTR_LSTRIP;
-        }
-
-        // special tokens, longest (in UTF-8 bytes) first
-        List<Integer> special = new ArrayList<>();
-        int[] byteLen = new int[n];
-        for (int i = 0; i < n; i++) {
-            if ((attrs[i] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) != 0) {
-                special.add(i);
-                byteLen[i] = this.tokens[i].getBytes(StandardCharsets.UTF_8).length;
-            }
-        }
-        special.sort(Comparator.<Integer>comparingInt(i -> -byteLen[i]).thenComparingInt(i -> i));
-        this.specialTokens = special.stream().mapToInt(Integer::intValue).toArray();
 
         this.pieces = new byte[n][];
         for (int i = 0; i < n; i++) pieces[i] = piece(i);
     }
 
-    private static int intern(Map<String, Integer> intern, List<String> extra, int nVocab, String s) {
-        Integer id = intern.get(s);
-        if (id != null) return id;
+    /** The symbol id of a string: its token id, else an id after the vocabulary for a non-token string. */
+    private int intern(Map<String, Integer> extraIds, List<String> extra, String s) {
+        int id = vocab.id(s);
+        if (id >= 0) return id;
+        Integer e = extraIds.get(s);
+        if (e != null) return e;
         int nid = nVocab + extra.size();
         extra.add(s);
-        intern.put(s, nid);
+        extraIds.put(s, nid);
         return nid;
     }
 
@@ -200,57 +106,36 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** Builds the tokenizer from GGUF metadata ({@code tokenizer.ggml.*}), with llama.cpp's defaults. */
     public static BpeTokenizer fromGGUF(GGUFMetadata md, String source) {
-        return new BpeTokenizer(GgufSpec.parse(md, source));
+        String model = md.getString("tokenizer.ggml.model");
+        if (!"gpt2".equals(model)) {
+            throw new IllegalArgumentException(source + ": tokenizer.ggml.model is '" + model + "'; expected 'gpt2' for a byte-level BPE vocabulary");
+        }
+        String[] merges = md.getStringArray("tokenizer.ggml.merges");
+        if (merges == null) throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.merges' is missing; expected an array of strings");
+        PreTokenizerType type;
+        try {
+            type = PreTokenizerType.forName(md.getString("tokenizer.ggml.pre"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+        return new BpeTokenizer(Vocabulary.fromGGUF(md, source), merges, type.preTokenizer(), type.ignoreMerges(), null);
     }
 
     /** Builds the tokenizer from GGUF metadata (used by {@link Tokenizers#fromGGUF}). */
     public BpeTokenizer(GGUFMetadata md) {
-        this(GgufSpec.parse(md, "GGUF metadata"));
+        this(fromGGUF(md, "GGUF metadata"));
     }
 
-    private BpeTokenizer(GgufSpec s) {
-        this(s.tokens(), s.types(), s.merges(), s.options());
-    }
-
-    private record GgufSpec(String[] tokens, int[] types, String[] merges, Options options) {
-        static GgufSpec parse(GGUFMetadata md, String source) {
-            String model = md.getString("tokenizer.ggml.model");
-            if (!"gpt2".equals(model)) {
-                throw new IllegalArgumentException(source + ": tokenizer.ggml.model is '" + model + "'; expected 'gpt2' for a byte-level BPE vocabulary");
-            }
-            String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
-            if (tokens == null) throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.tokens' is missing; expected an array of strings");
-            String[] merges = md.getStringArray("tokenizer.ggml.merges");
-            if (merges == null) throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.merges' is missing; expected an array of strings");
-            int[] types = md.getIntArray("tokenizer.ggml.token_type");
-            if (types != null && types.length < tokens.length) {
-                throw new IllegalArgumentException(source + ": metadata 'tokenizer.ggml.token_type' has " + types.length + " entries; expected " + tokens.length);
-            }
-            String pre = md.getString("tokenizer.ggml.pre");
-            PreTokenizerType type;
-            try {
-                type = PreTokenizerType.forName(pre);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
-            }
-            int n = tokens.length;
-            int bos = type.noBos() ? -1 : specialId(md, "tokenizer.ggml.bos_token_id", 11, n);
-            int eos = specialId(md, "tokenizer.ggml.eos_token_id", 11, n);
-            boolean addBos = md.getBoolean("tokenizer.ggml.add_bos_token", type.addBos());
-            boolean addEos = md.getBoolean("tokenizer.ggml.add_eos_token", false);
-            if (addBos && bos < 0) throw new IllegalArgumentException(source + ": tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set");
-            if (addEos && eos < 0) throw new IllegalArgumentException(source + ": tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set");
-            int[] extraEog = {specialId(md, "tokenizer.ggml.eot_token_id", -1, n), specialId(md, "tokenizer.ggml.eom_token_id", -1, n)};
-            Set<String> lstrip = pre != null && (pre.contains("jina-v2-de") || pre.contains("jina-v2-es") || pre.contains("jina-v2-code"))
-                    ? Set.of("<mask>") : Set.of();
-            return new GgufSpec(tokens, types, merges,
-                    new Options(type.preTokenizer(), type.ignoreMerges(), bos, eos, addBos, addEos, extraEog, lstrip));
-        }
-    }
-
-    private static int specialId(GGUFMetadata md, String key, int def, int n) {
-        long v = md.getLong(key, def);
-        return v >= 0 && v < n ? (int) v : (def >= 0 && def < n ? def : -1);
+    private BpeTokenizer(BpeTokenizer t) {
+        this.vocab = t.vocab;
+        this.nVocab = t.nVocab;
+        this.extraSymbols = t.extraSymbols;
+        System.arraycopy(t.byteSymbol, 0, byteSymbol, 0, 256);
+        this.merges = t.merges;
+        this.preTokenizer = t.preTokenizer;
+        this.normalizer = t.normalizer;
+        this.ignoreMerges = t.ignoreMerges;
+        this.pieces = t.pieces;
     }
 
     // ---- encoding ----------------------------------------------------------------------------------------------
@@ -259,51 +144,15 @@ public final class BpeTokenizer implements Tokenizer {
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
         Workspace ws = new Workspace();
         PreTokenizerRegex.IntList out = new PreTokenizerRegex.IntList(Math.max(16, text.length() / 3));
-        if (addSpecial && addBos) out.add(bos);
-        if (!text.isEmpty()) {
-            for (Object frag : partition(text, parseSpecial)) {
-                if (frag instanceof String s) encodeText(s, out, ws);
-                else out.add((Integer) frag);
+        if (addSpecial && vocab.addBos()) out.add(vocab.bos());
+        for (Vocabulary.Fragment f : vocab.partition(text, parseSpecial)) {
+            switch (f) {
+                case Vocabulary.Text(String s) -> encodeText(s, out, ws);
+                case Vocabulary.Token(int id) -> out.add(id);
             }
         }
-        if (addSpecial && addEos) out.add(eos);
+        if (addSpecial && vocab.addEos()) out.add(vocab.eos());
         return out.toArray();
-    }
-
-    /** Splits text around special tokens as llama.cpp's tokenizer_st_partition: String = raw text, Integer = token. */
-    private List<Object> partition(String text, boolean parseSpecial) {
-        List<Object> frags = new ArrayList<>();
-        frags.add(text);
-        for (int id : specialTokens) {
-            int attr = attrs[id];
-            if (!parseSpecial && (attr & (ATTR_CONTROL | ATTR_UNKNOWN)) != 0) continue;
-            String tok = tokens[id];
-            boolean any = false;
-            for (Object f : frags) if (f instanceof String s && s.contains(tok)) { any = true; break; }
-            if (!any) continue;
-            List<Object> next = new ArrayList<>(frags.size() + 4);
-            for (Object f : frags) {
-                if (!(f instanceof String s)) { next.add(f); continue; }
-                int from = 0;
-                while (true) {
-                    int m = s.indexOf(tok, from);
-                    if (m < 0) break;
-                    int leftEnd = m;
-                    if ((attr & ATTR_LSTRIP) != 0) while (leftEnd > from && isSpace(s.charAt(leftEnd - 1))) leftEnd--;
-                    if (leftEnd > from) next.add(s.substring(from, leftEnd));
-                    next.add(id);
-                    from = m + tok.length();
-                    if ((attr & ATTR_RSTRIP) != 0) while (from < s.length() && isSpace(s.charAt(from))) from++;
-                }
-                if (from < s.length()) next.add(s.substring(from));
-            }
-            frags = next;
-        }
-        return frags;
-    }
-
-    private static boolean isSpace(char c) {
-        return c == ' ' || (c >= '\t' && c <= '\r');
     }
 
     private void encodeText(String text, PreTokenizerRegex.IntList out, Workspace ws) {
@@ -374,8 +223,8 @@ public final class BpeTokenizer implements Tokenizer {
     private void encodeWord(byte[] bytes, PreTokenizerRegex.IntList out, Workspace ws) {
         int n = bytes.length;
         if (ignoreMerges) {
-            Integer id = tokenIds.get(BpeByteEncoding.encode(bytes, 0, n));
-            if (id != null) { out.add(id); return; }
+            int id = vocab.id(BpeByteEncoding.encode(bytes, 0, n));
+            if (id >= 0) { out.add(id); return; }
         }
         ws.ensure(n);
         int[] sym = ws.sym, prev = ws.prev, next = ws.next;
@@ -414,17 +263,17 @@ public final class BpeTokenizer implements Tokenizer {
     }
 
     private void emit(int symbol, PreTokenizerRegex.IntList out) {
-        if (symbol < tokens.length) {
+        if (symbol < nVocab) {
             out.add(symbol);
             return;
         }
         // not a token: llama.cpp looks up each byte of the symbol's UTF-8 text as a one-byte token
-        String s = extraSymbols[symbol - tokens.length];
+        String s = extraSymbols[symbol - nVocab];
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c < 0x80) {
-                Integer id = tokenIds.get(String.valueOf(c));
-                if (id != null) out.add(id);
+                int id = vocab.id(String.valueOf(c));
+                if (id >= 0) out.add(id);
             }
         }
     }
@@ -432,11 +281,10 @@ public final class BpeTokenizer implements Tokenizer {
     // ---- decoding ----------------------------------------------------------------------------------------------
 
     private byte[] piece(int id) {
-        int attr = attrs[id];
-        String text = tokens[id];
-        if ((attr & (ATTR_UNKNOWN | ATTR_CONTROL)) != 0) return new byte[0];
-        if ((attr & ATTR_USER_DEFINED) != 0) return text.getBytes(StandardCharsets.UTF_8);
-        if ((attr & ATTR_NORMAL) != 0) {
+        int type = vocab.type(id);
+        String text = vocab.text(id);
+        if (type == Vocabulary.TYPE_USER_DEFINED) return text.getBytes(StandardCharsets.UTF_8);
+        if (type == Vocabulary.TYPE_NORMAL) {
             ByteArrayOutputStream bo = new ByteArrayOutputStream(text.length());
             for (int i = 0; i < text.length(); ) {
                 int cp = text.codePointAt(i);
@@ -453,7 +301,7 @@ public final class BpeTokenizer implements Tokenizer {
             }
             return bo.toByteArray();
         }
-        if ((attr & ATTR_BYTE) != 0 && text.length() >= 5) {
+        if (type == Vocabulary.TYPE_BYTE && text.length() >= 5) {
             try {
                 return new byte[]{(byte) Integer.parseInt(text.substring(3, 5), 16)};
             } catch (NumberFormatException e) {
@@ -478,24 +326,28 @@ public final class BpeTokenizer implements Tokenizer {
         return bo.toString(StandardCharsets.UTF_8);
     }
 
-    @Override public int vocabSize() { return tokens.length; }
-    @Override public String tokenText(int id) { return tokens[id]; }
-    @Override public int bos() { return bos; }
-    @Override public int eos() { return eos; }
-    @Override public boolean isEndOfGeneration(int id) { return id >= 0 && id < eog.length && eog[id]; }
-    @Override public boolean isControl(int id) { return (attrs[id] & ATTR_CONTROL) != 0; }
+    @Override public int vocabSize() { return vocab.size(); }
+    @Override public String tokenText(int id) { return vocab.text(id); }
+    @Override public int bos() { return vocab.bos(); }
+    @Override public int eos() { return vocab.eos(); }
+    @Override public boolean isEndOfGeneration(int id) { return vocab.isEndOfGeneration(id); }
+    @Override public boolean isControl(int id) { return vocab.isControl(id); }
+
+    public Vocabulary vocabulary() { return vocab; }
 
     /** Whether BOS is added when encoding with {@code addSpecial}. */
-    public boolean addsBos() { return addBos; }
+    public boolean addsBos() { return vocab.addBos(); }
 
     /** Whether EOS is added when encoding with {@code addSpecial}. */
-    public boolean addsEos() { return addEos; }
+    public boolean addsEos() { return vocab.addEos(); }
 
     /** Id of an exact vocabulary string, or -1. */
-    public int tokenId(String text) {
-        Integer id = tokenIds.get(text);
-        return id == null ? -1 : id;
-    }
+    public int tokenId(String text) { return vocab.id(text); }
 
     public PreTokenizer preTokenizer() { return preTokenizer; }
+
+    @Override
+    public String toString() {
+        return "BpeTokenizer" + vocab;
+    }
 }

@@ -50,14 +50,14 @@ public final class HuggingFaceTokenizer {
         for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             byId.put(e.getValue().asInt(), e.getKey());
-            types.put(e.getValue().asInt(), BpeTokenizer.TYPE_NORMAL);
+            types.put(e.getValue().asInt(), Vocabulary.TYPE_NORMAL);
         }
         Map<String, Integer> added = new HashMap<>();
         for (JsonNode t : root.path("added_tokens")) {
             int id = t.path("id").asInt();
             String content = t.path("content").asText();
             byId.put(id, content);
-            types.put(id, t.path("special").asBoolean(false) ? BpeTokenizer.TYPE_CONTROL : BpeTokenizer.TYPE_USER_DEFINED);
+            types.put(id, t.path("special").asBoolean(false) ? Vocabulary.TYPE_CONTROL : Vocabulary.TYPE_USER_DEFINED);
             added.put(content, id);
         }
         int n = byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
@@ -66,7 +66,7 @@ public final class HuggingFaceTokenizer {
         for (int i = 0; i < n; i++) {
             String s = byId.get(i);
             tokens[i] = s != null ? s : "[PAD" + i + "]";
-            tokenTypes[i] = s != null ? types.get(i) : BpeTokenizer.TYPE_UNUSED;
+            tokenTypes[i] = s != null ? types.get(i) : Vocabulary.TYPE_UNUSED;
         }
 
         // merges
@@ -99,9 +99,8 @@ public final class HuggingFaceTokenizer {
             }
         }
         boolean ignoreMerges = model.path("ignore_merges").asBoolean(false);
-        return new BpeTokenizer(tokens, tokenTypes, merges, new BpeTokenizer.Options(
-                new PreTokenizerHuggingFace(steps), ignoreMerges, bosEos[0], eos, addBosEos[0], addBosEos[1] && bosEos[1] >= 0,
-                null, null, normalizer));
+        Vocabulary v = Vocabulary.ofBpe(source, tokens, tokenTypes, bosEos[0], eos, addBosEos[0], addBosEos[1] && bosEos[1] >= 0);
+        return new BpeTokenizer(v, merges, new PreTokenizerHuggingFace(steps), ignoreMerges, normalizer);
     }
 
     private static boolean hasType(JsonNode n, String type) {

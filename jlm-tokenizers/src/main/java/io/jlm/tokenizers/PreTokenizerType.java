@@ -85,6 +85,15 @@ public record PreTokenizerType(String name, List<String> regexes, boolean ignore
         };
     }
 
+    /** As {@link #forName}, but null for a name llama.cpp does not know. */
+    static PreTokenizerType forNameOrNull(String pre) {
+        try {
+            return forName(pre);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
     private static PreTokenizerType of(String name, String... regexes) {
         return new PreTokenizerType(name, List.of(regexes), false, false, false);
     }

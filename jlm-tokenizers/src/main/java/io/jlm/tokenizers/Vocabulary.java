@@ -1,12 +1,14 @@
 package io.jlm.tokenizers;
 
 import io.jlm.formats.gguf.GGUFMetadata;
+import io.jlm.formats.gguf.GGUFValue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -18,13 +20,14 @@ import java.util.Objects;
  * text around special tokens. It follows llama.cpp's {@code llama_vocab::load}:
  * <ul>
  *   <li>per-model defaults ({@code llama}: BOS 1, EOS 2, UNK 0, add BOS, add space prefix;
- *       {@code gpt2}: BOS = EOS = 11, no UNK, add BOS only for the Llama-3/tekken/chameleon pre-tokenizers),
+ *       {@code gpt2}: BOS = EOS = 11, no UNK, add BOS / no BOS as the pre-tokenizer type says ({@link PreTokenizerType})),
  *       overridden by {@code tokenizer.ggml.*_token_id}, {@code add_bos_token}, {@code add_eos_token},
  *       {@code add_space_prefix};</li>
  *   <li>tokens whose text marks them as end-of-turn / end-of-message / fill-in-the-middle tokens
  *       ({@code <|eot_id|>}, {@code <|im_end|>}, {@code <|fim_prefix|>}, ...) are made CONTROL tokens;</li>
- *   <li>the end-of-generation set: EOS, EOT, EOM, FIM pad/repo/sep, every token whose text is one of
- *       {@link #EOG_TEXTS}, plus {@code </s>};</li>
+ *   <li>the end-of-generation set: EOS, EOT, EOM, FIM pad/repo/sep and every token whose text is one of
+ *       {@link #EOG_TEXTS} (made CONTROL too), except {@code <|end|>} in gpt-oss/solar-open style vocabularies;
+ *       the gpt-oss markers {@link #USER_DEFINED_TEXTS} become USER_DEFINED tokens;</li>
  *   <li>special-token partitioning ({@link #partition}): CONTROL, USER_DEFINED and UNKNOWN tokens, longest text
  *       first; control and unknown tokens only when {@code parseSpecial}; phi-3 style right-strip of whitespace.</li>
  * </ul>
@@ -36,23 +39,27 @@ public final class Vocabulary {
     public static final int TYPE_UNDEFINED = 0, TYPE_NORMAL = 1, TYPE_UNKNOWN = 2, TYPE_CONTROL = 3,
             TYPE_USER_DEFINED = 4, TYPE_UNUSED = 5, TYPE_BYTE = 6;
 
-    /** Token texts that end generation (llama.cpp's list). */
+    /** Token texts that end generation (llama.cpp's list); such tokens are also made CONTROL tokens. */
     public static final List<String> EOG_TEXTS = List.of(
-            "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>", "<|endoftext|>",
-            "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>");
+            "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
+            "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+            "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~[");
 
-    /** Token texts also ending generation, without being turned into control tokens. */
-    public static final List<String> EXTRA_EOG_TEXTS = List.of("</s>");
+    /** Token texts that are always rendered (gpt-oss): made USER_DEFINED tokens. */
+    public static final List<String> USER_DEFINED_TEXTS = List.of("<|channel|>", "<|message|>", "<|start|>", "<|constrain|>");
 
     private static final List<String> EOT_TEXTS = List.of(
             "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>", "_<EOT>",
             "<｜end▁of▁sentence｜>", "<end_of_utterance>");
     private static final List<String> EOM_TEXTS = List.of("<|eom_id|>");
-    private static final List<String> FIM_PRE_TEXTS = List.of("<|fim_prefix|>", "<fim-prefix>", "<｜fim▁begin｜>", "<PRE>");
-    private static final List<String> FIM_SUF_TEXTS = List.of("<|fim_suffix|>", "<fim-suffix>", "<｜fim▁hole｜>", "<SUF>");
-    private static final List<String> FIM_MID_TEXTS = List.of("<|fim_middle|>", "<fim-middle>", "<｜fim▁end｜>", "<MID>");
-    private static final List<String> FIM_PAD_TEXTS = List.of("<|fim_pad|>", "<fim-pad>", "<PAD>");
-    private static final List<String> FIM_REP_TEXTS = List.of("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>");
+    private static final List<String> FIM_PRE_TEXTS = List.of("<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>",
+            "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>", "<|prefix|>");
+    private static final List<String> FIM_SUF_TEXTS = List.of("<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
+            "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>", "<|suffix|>");
+    private static final List<String> FIM_MID_TEXTS = List.of("<|fim_middle|>", "<fim-middle>", "<fim_middle>",
+            "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>");
+    private static final List<String> FIM_PAD_TEXTS = List.of("<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]");
+    private static final List<String> FIM_REP_TEXTS = List.of("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>");
     private static final List<String> FIM_SEP_TEXTS = List.of("<|file_sep|>");
 
     /** One piece of partitioned text: either raw text still to be tokenized, or a special token. */
@@ -83,11 +90,35 @@ public final class Vocabulary {
      * @throws IllegalArgumentException when the token list is missing or the arrays disagree in length
      */
     public static Vocabulary fromGGUF(GGUFMetadata md) {
-        return new Vocabulary(md);
+        return new Vocabulary(md, sourceName(md), true);
     }
 
-    private Vocabulary(GGUFMetadata md) {
-        this.source = sourceName(md);
+    /** As {@link #fromGGUF(GGUFMetadata)}, naming the vocabulary {@code source} in messages. */
+    public static Vocabulary fromGGUF(GGUFMetadata md, String source) {
+        return new Vocabulary(md, source, true);
+    }
+
+    /**
+     * A byte-level BPE ("gpt2") vocabulary given directly (e.g. from a Hugging Face {@code tokenizer.json}): no
+     * per-model default ids or flags apply, the text-based rules (control tokens, end-of-generation set) do.
+     * @param types GGUF token types ({@link #TYPE_NORMAL}, ...), one per token
+     * @param bos   BOS id, or -1 for none
+     * @param eos   EOS id, or -1 for none
+     */
+    public static Vocabulary ofBpe(String source, String[] tokens, int[] types, int bos, int eos, boolean addBos, boolean addEos) {
+        Map<String, GGUFValue> m = new LinkedHashMap<>();
+        m.put("tokenizer.ggml.model", GGUFValue.of("gpt2"));
+        m.put("tokenizer.ggml.tokens", GGUFValue.of(tokens));
+        m.put("tokenizer.ggml.token_type", GGUFValue.ofI32(types));
+        if (bos >= 0) m.put("tokenizer.ggml.bos_token_id", GGUFValue.ofU32(bos));
+        if (eos >= 0) m.put("tokenizer.ggml.eos_token_id", GGUFValue.ofU32(eos));
+        m.put("tokenizer.ggml.add_bos_token", GGUFValue.of(addBos));
+        m.put("tokenizer.ggml.add_eos_token", GGUFValue.of(addEos));
+        return new Vocabulary(new GGUFMetadata(m, source), source, false);
+    }
+
+    private Vocabulary(GGUFMetadata md, String source, boolean modelDefaults) {
+        this.source = source;
         this.model = md.getString("tokenizer.ggml.model", "");
         this.pre = md.getString("tokenizer.ggml.pre", "");
         String[] list = md.getStringArray("tokenizer.ggml.tokens");
@@ -122,19 +153,21 @@ public final class Vocabulary {
         // per-model defaults
         int dBos = -1, dEos = -1, dUnk = -1, dSep = -1, dPad = -1, dMask = -1;
         boolean dAddBos = false, dAddEos = false, dSpace = false;
-        switch (model) {
-            case "llama" -> { dBos = 1; dEos = 2; dUnk = 0; dAddBos = true; dSpace = true; }
-            case "gpt2" -> {
-                dBos = 11; dEos = 11;
-                switch (pre) {
-                    case "llama3", "llama-v3", "llama-bpe", "falcon3", "tekken", "chameleon" -> dAddBos = true;
-                    case "chatglm-bpe" -> dBos = -1;
-                    default -> { }
+        if (modelDefaults) {
+            switch (model) {
+                case "llama" -> { dBos = 1; dEos = 2; dUnk = 0; dAddBos = true; dSpace = true; }
+                case "gpt2" -> {
+                    dBos = 11; dEos = 11;
+                    PreTokenizerType pt = PreTokenizerType.forNameOrNull(pre);
+                    if (pt != null) {
+                        dAddBos = pt.addBos();
+                        if (pt.noBos()) dBos = -1;
+                    }
                 }
+                case "bert" -> { dBos = 101; dUnk = 100; dSep = 102; dPad = 0; dMask = 103; dAddBos = true; }
+                case "t5" -> { dEos = 1; dUnk = 2; dPad = 0; dAddEos = true; }
+                default -> { }
             }
-            case "bert" -> { dBos = 101; dUnk = 100; dSep = 102; dPad = 0; dMask = 103; dAddBos = true; }
-            case "t5" -> { dEos = 1; dUnk = 2; dPad = 0; dAddEos = true; }
-            default -> { }
         }
         this.bos = specialId(md, "tokenizer.ggml.bos_token_id", dBos);
         this.eos = specialId(md, "tokenizer.ggml.eos_token_id", dEos);
@@ -157,14 +190,22 @@ public final class Vocabulary {
         this.fimSep = specialIdOrText(md, "tokenizer.ggml.fim_sep_token_id", FIM_SEP_TEXTS);
 
         // end-of-generation set
-        for (int id : new int[]{fimPad, fimRep, fimSep, eos, eot, eom}) if (id >= 0) eog.set(id);
+        for (int id : new int[]{fimPad, fimRep, fimSep}) if (id >= 0) eog.set(id);
         for (String t : EOG_TEXTS) {
             Integer id = ids.get(t);
             if (id != null) { eog.set(id); types[id] = TYPE_CONTROL; }
         }
-        for (String t : EXTRA_EOG_TEXTS) {
+        for (String t : USER_DEFINED_TEXTS) {
             Integer id = ids.get(t);
-            if (id != null) eog.set(id);
+            if (id != null) types[id] = TYPE_USER_DEFINED;
+        }
+        for (int id : new int[]{eos, eot, eom}) if (id >= 0) eog.set(id);
+        // o200k_harmony / solar-open: "<|end|>" ends a message, not the generation
+        Integer end = ids.get("<|end|>");
+        if (end != null && ((ids.containsKey("<|return|>") && ids.containsKey("<|call|>"))
+                || (ids.containsKey("<|calls|>") && ids.containsKey("<|flush|>")))) {
+            eog.clear(end);
+            types[end] = TYPE_USER_DEFINED;
         }
 
         // special-token cache: longest text first (UTF-8 length, as llama.cpp sorts std::string sizes)
@@ -207,6 +248,7 @@ public final class Vocabulary {
     }
 
     private int specialId(GGUFMetadata md, String key, int def) {
+        if (def >= tokens.length) def = -1; // a default outside a small vocabulary means none
         if (!md.contains(key)) return def;
         long v = md.getLong(key, def);
         // out-of-range ids are ignored (llama.cpp warns and keeps the default)
