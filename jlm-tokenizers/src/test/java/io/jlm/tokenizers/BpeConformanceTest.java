@@ -5,57 +5,30 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Byte-level BPE against llama.cpp's tokenizer test vectors (ggml-vocab-X.gguf + .inp/.out). */
 class BpeConformanceTest {
 
-    static final String SEP = "\n__ggml_vocab_test__\n";
-    private static final Map<String, BpeTokenizer> CACHE = new ConcurrentHashMap<>();
-
-    static BpeTokenizer vocab(String family) throws IOException {
-        Path gguf = SharedData.require("conformance/tokenizers/ggml-vocab-" + family + ".gguf");
-        BpeTokenizer t = CACHE.get(family);
-        if (t == null) {
-            t = BpeTokenizer.fromGGUF(gguf);
-            CACHE.put(family, t);
-        }
-        return t;
+    static BpeTokenizer vocab(String family) {
+        return (BpeTokenizer) SharedData.tokenizer("conformance/tokenizers/ggml-vocab-" + family + ".gguf");
     }
 
-    /** Test strings and expected ids (the .inp file is split by the separator line; the last piece is empty). */
-    record Vectors(List<String> inputs, List<int[]> expected) {}
-
-    static Vectors vectors(String family) throws IOException {
-        Path inp = SharedData.require("conformance/tokenizers/ggml-vocab-" + family + ".gguf.inp");
-        Path out = SharedData.require("conformance/tokenizers/ggml-vocab-" + family + ".gguf.out");
-        String text = Files.readString(inp, StandardCharsets.UTF_8);
-        List<String> inputs = new ArrayList<>(Arrays.asList(text.split(SEP, -1)));
-        assertEquals("", inputs.removeLast(), "inp file must end with the separator");
-        List<String> lines = Files.readAllLines(out, StandardCharsets.UTF_8);
-        assertEquals(inputs.size(), lines.size(), "one expected line per test string");
-        List<int[]> expected = new ArrayList<>();
-        for (String l : lines) {
-            String s = l.strip();
-            expected.add(s.isEmpty() ? new int[0] : Arrays.stream(s.split(" +")).mapToInt(Integer::parseInt).toArray());
-        }
-        return new Vectors(inputs, expected);
+    static SharedData.Vectors vectors(String family) throws IOException {
+        SharedData.Vectors v = SharedData.vectors(family);
+        assertEquals(v.inputs().size(), v.expected().size(), "one expected line per test string");
+        return v;
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt-2", "llama-bpe", "qwen2", "falcon", "deepseek-llm", "deepseek-coder", "mpt", "starcoder", "refact"})
     void matchesLlamaCppVectors(String family) throws IOException {
         BpeTokenizer tok = vocab(family);
-        Vectors v = vectors(family);
+        SharedData.Vectors v = vectors(family);
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < v.inputs().size(); i++) {
             String s = v.inputs().get(i);
@@ -72,7 +45,7 @@ class BpeConformanceTest {
     @ValueSource(strings = {"gpt-2", "llama-bpe", "qwen2", "falcon", "deepseek-llm", "deepseek-coder", "mpt", "starcoder", "refact"})
     void decodeRoundTrips(String family) throws IOException {
         BpeTokenizer tok = vocab(family);
-        Vectors v = vectors(family);
+        SharedData.Vectors v = vectors(family);
         for (String s : v.inputs()) {
             assertEquals(s, tok.decode(tok.encode(s)), () -> family + ": round trip of " + escape(s));
         }

@@ -9,25 +9,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Real Llama-3 / Qwen2 vocabularies inside model files, against llama.cpp's prompt tokens in the manifest. */
 class BpeModelVocabTest {
-    private static final Map<String, BpeTokenizer> CACHE = new ConcurrentHashMap<>();
-
-    static BpeTokenizer model(String file) throws IOException {
-        Path p = SharedData.require("conformance/models/" + file);
-        BpeTokenizer t = CACHE.get(file);
-        if (t == null) {
-            t = BpeTokenizer.fromGGUF(p);
-            CACHE.put(file, t);
-        }
-        return t;
+    static BpeTokenizer model(String file) {
+        return (BpeTokenizer) SharedData.tokenizer("conformance/models/" + file);
     }
 
     @ParameterizedTest

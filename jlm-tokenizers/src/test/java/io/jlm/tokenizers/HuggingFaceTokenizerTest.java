@@ -3,7 +3,6 @@ package io.jlm.tokenizers;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.jlm.formats.gguf.GGUFFile;
 import io.jlm.formats.gguf.GGUFMetadata;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,73 +45,71 @@ class HuggingFaceTokenizerTest {
     static Path toTokenizerJson(String family, Path dir) throws IOException {
         Path gguf = SharedData.require("conformance/tokenizers/ggml-vocab-" + family + ".gguf");
         ObjectNode root = JSON.createObjectNode();
-        try (GGUFFile f = GGUFFile.open(gguf)) {
-            GGUFMetadata md = f.metadata();
-            String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
-            int[] types = md.getIntArray("tokenizer.ggml.token_type");
-            String[] merges = md.getStringArray("tokenizer.ggml.merges");
-            ArrayNode added = root.putArray("added_tokens");
-            ObjectNode model = JSON.createObjectNode();
-            model.put("type", "BPE");
-            ObjectNode vocab = model.putObject("vocab");
-            for (int i = 0; i < tokens.length; i++) {
-                vocab.put(tokens[i], i);
-                if (types != null && (types[i] == 3 || types[i] == 4)) {
-                    ObjectNode a = added.addObject();
-                    a.put("id", i);
-                    a.put("content", tokens[i]);
-                    a.put("special", types[i] == 3);
-                }
+        GGUFMetadata md = SharedData.metadata(gguf);
+        String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
+        int[] types = md.getIntArray("tokenizer.ggml.token_type");
+        String[] merges = md.getStringArray("tokenizer.ggml.merges");
+        ArrayNode added = root.putArray("added_tokens");
+        ObjectNode model = JSON.createObjectNode();
+        model.put("type", "BPE");
+        ObjectNode vocab = model.putObject("vocab");
+        for (int i = 0; i < tokens.length; i++) {
+            vocab.put(tokens[i], i);
+            if (types != null && (types[i] == 3 || types[i] == 4)) {
+                ObjectNode a = added.addObject();
+                a.put("id", i);
+                a.put("content", tokens[i]);
+                a.put("special", types[i] == 3);
             }
-            ArrayNode mj = model.putArray("merges");
-            boolean pairs = !family.equals("gpt-2"); // exercise both merge formats
-            for (String m : merges) {
-                if (pairs) {
-                    int sp = m.indexOf(' ', 1);
-                    mj.addArray().add(m.substring(0, sp)).add(m.substring(sp + 1));
-                } else {
-                    mj.add(m);
-                }
-            }
-            ObjectNode byteLevel = JSON.createObjectNode();
-            byteLevel.put("type", "ByteLevel");
-            byteLevel.put("add_prefix_space", false);
-            byteLevel.put("trim_offsets", true);
-            switch (family) {
-                case "gpt-2" -> {
-                    byteLevel.put("use_regex", true);
-                    root.set("pre_tokenizer", byteLevel);
-                }
-                case "llama-bpe", "qwen2" -> {
-                    byteLevel.put("use_regex", false);
-                    ObjectNode seq = root.putObject("pre_tokenizer");
-                    seq.put("type", "Sequence");
-                    ArrayNode list = seq.putArray("pretokenizers");
-                    ObjectNode split = list.addObject();
-                    split.put("type", "Split");
-                    split.putObject("pattern").put("Regex", family.equals("qwen2") ? QWEN2_HF : LLAMA3_HF);
-                    split.put("behavior", "Isolated");
-                    split.put("invert", false);
-                    list.add(byteLevel);
-                    if (family.equals("llama-bpe")) {
-                        model.put("ignore_merges", true);
-                        ObjectNode post = root.putObject("post_processor");
-                        post.put("type", "TemplateProcessing");
-                        ArrayNode single = post.putArray("single");
-                        single.addObject().putObject("SpecialToken").put("id", "<|begin_of_text|>").put("type_id", 0);
-                        single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
-                        ObjectNode st = post.putObject("special_tokens").putObject("<|begin_of_text|>");
-                        st.put("id", "<|begin_of_text|>");
-                        st.putArray("ids").add(md.getInt("tokenizer.ggml.bos_token_id", -1));
-                    } else {
-                        root.putObject("normalizer").put("type", "NFC");
-                    }
-                }
-                default -> throw new IllegalArgumentException(family);
-            }
-            root.putObject("decoder").put("type", "ByteLevel");
-            root.set("model", model);
         }
+        ArrayNode mj = model.putArray("merges");
+        boolean pairs = !family.equals("gpt-2"); // exercise both merge formats
+        for (String m : merges) {
+            if (pairs) {
+                int sp = m.indexOf(' ', 1);
+                mj.addArray().add(m.substring(0, sp)).add(m.substring(sp + 1));
+            } else {
+                mj.add(m);
+            }
+        }
+        ObjectNode byteLevel = JSON.createObjectNode();
+        byteLevel.put("type", "ByteLevel");
+        byteLevel.put("add_prefix_space", false);
+        byteLevel.put("trim_offsets", true);
+        switch (family) {
+            case "gpt-2" -> {
+                byteLevel.put("use_regex", true);
+                root.set("pre_tokenizer", byteLevel);
+            }
+            case "llama-bpe", "qwen2" -> {
+                byteLevel.put("use_regex", false);
+                ObjectNode seq = root.putObject("pre_tokenizer");
+                seq.put("type", "Sequence");
+                ArrayNode list = seq.putArray("pretokenizers");
+                ObjectNode split = list.addObject();
+                split.put("type", "Split");
+                split.putObject("pattern").put("Regex", family.equals("qwen2") ? QWEN2_HF : LLAMA3_HF);
+                split.put("behavior", "Isolated");
+                split.put("invert", false);
+                list.add(byteLevel);
+                if (family.equals("llama-bpe")) {
+                    model.put("ignore_merges", true);
+                    ObjectNode post = root.putObject("post_processor");
+                    post.put("type", "TemplateProcessing");
+                    ArrayNode single = post.putArray("single");
+                    single.addObject().putObject("SpecialToken").put("id", "<|begin_of_text|>").put("type_id", 0);
+                    single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+                    ObjectNode st = post.putObject("special_tokens").putObject("<|begin_of_text|>");
+                    st.put("id", "<|begin_of_text|>");
+                    st.putArray("ids").add(md.getInt("tokenizer.ggml.bos_token_id", -1));
+                } else {
+                    root.putObject("normalizer").put("type", "NFC");
+                }
+            }
+            default -> throw new IllegalArgumentException(family);
+        }
+        root.putObject("decoder").put("type", "ByteLevel");
+        root.set("model", model);
         Path out = dir.resolve(family + "-tokenizer.json");
         JSON.writeValue(out.toFile(), root);
         return out;
@@ -122,7 +119,7 @@ class HuggingFaceTokenizerTest {
     @ValueSource(strings = {"gpt-2", "llama-bpe", "qwen2"})
     void tokenizerJsonMatchesLlamaCppVectors(String family) throws IOException {
         BpeTokenizer tok = loadConverted(family);
-        BpeConformanceTest.Vectors v = BpeConformanceTest.vectors(family);
+        SharedData.Vectors v = BpeConformanceTest.vectors(family);
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < v.inputs().size(); i++) {
             String s = v.inputs().get(i);

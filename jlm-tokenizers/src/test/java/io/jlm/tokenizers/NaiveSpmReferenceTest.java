@@ -1,11 +1,11 @@
 package io.jlm.tokenizers;
 
-import io.jlm.formats.gguf.GGUFFile;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,13 +44,10 @@ class NaiveSpmReferenceTest {
 
     @Test
     void matchesNaiveReferenceOnCorpusText() throws IOException {
-        Vocabulary v;
-        Tokenizer t;
-        try (GGUFFile f = GGUFFile.open(SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf"))) {
-            v = Vocabulary.fromGGUF(f.metadata());
-            t = Tokenizers.fromGGUF(f.metadata());
-        }
-        List<String> texts = new ArrayList<>(TokenizerConformanceTest.readInputs(
+        Path gguf = SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf");
+        Vocabulary v = Vocabulary.fromGGUF(SharedData.metadata(gguf));
+        Tokenizer t = SharedData.tokenizer(gguf);
+        List<String> texts = new ArrayList<>(SharedData.readInputs(
                 SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf.inp")));
         String shakespeare = Files.readString(SharedData.require("corpora/tinyshakespeare.txt"));
         String wiki = Files.readString(SharedData.require("corpora/wikitext-2-valid.txt"));

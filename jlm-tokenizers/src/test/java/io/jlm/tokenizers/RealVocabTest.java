@@ -2,7 +2,6 @@ package io.jlm.tokenizers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.jlm.formats.gguf.GGUFFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -16,11 +15,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /** SentencePiece vocabularies of real models against llama.cpp's reference tokenization (refs/manifest.json). */
 class RealVocabTest {
 
-    static Tokenizer load(String relative) throws IOException {
-        Path p = SharedData.require(relative);
-        try (GGUFFile f = GGUFFile.open(p)) {
-            return Tokenizers.fromGGUF(f.metadata());
-        }
+    static Tokenizer load(String relative) {
+        return SharedData.tokenizer(relative);
     }
 
     @ParameterizedTest
@@ -45,7 +41,7 @@ class RealVocabTest {
     @Test
     void llamaSpmRoundTripsAllTestStrings() throws IOException {
         Tokenizer t = load("conformance/tokenizers/ggml-vocab-llama-spm.gguf");
-        for (String s : TokenizerConformanceTest.readInputs(SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf.inp"))) {
+        for (String s : SharedData.readInputs(SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf.inp"))) {
             assertEquals(s, t.decode(t.encode(s, true, false)), () -> "round trip of " + TokenizerConformanceTest.preview(s));
         }
         assertArrayEquals(new int[]{1, 15043, 3186}, t.encode("Hello world", true, true));

@@ -1,6 +1,5 @@
 package io.jlm.tokenizers;
 
-import io.jlm.formats.gguf.GGUFFile;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -48,10 +47,7 @@ class StreamingDecoderTest {
 
     @Test
     void streamsLlamaByteFallbackTokens() throws IOException {
-        Tokenizer t;
-        try (GGUFFile f = GGUFFile.open(SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf"))) {
-            t = Tokenizers.fromGGUF(f.metadata());
-        }
+        Tokenizer t = SharedData.tokenizer("conformance/tokenizers/ggml-vocab-llama-spm.gguf");
         // llama.cpp test vector: " this is 🦙.cpp" -> 29871 445 338 29871 243 162 169 156 29889 8223 (🦙 as 4 byte tokens)
         int[] ids = {1, 29871, 445, 338, 29871, 243, 162, 169, 156, 29889, 8223};
         StreamingDecoder d = new StreamingDecoder(t);

@@ -1,6 +1,5 @@
 package io.jlm.tokenizers;
 
-import io.jlm.formats.gguf.GGUFFile;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
@@ -8,7 +7,6 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,35 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * in the matching {@code .out} line. One container per family, one test per string.
  */
 class TokenizerConformanceTest {
-
-    static final String DELIMITER = "\n__ggml_vocab_test__\n";
-
-    /** Test strings of a {@code .inp} file: each string is followed by the delimiter line. */
-    static List<String> readInputs(Path inp) throws IOException {
-        String raw = Files.readString(inp, StandardCharsets.UTF_8);
-        List<String> out = new ArrayList<>();
-        int pos = 0;
-        while (true) {
-            int next = raw.indexOf(DELIMITER, pos);
-            if (next < 0) break;
-            out.add(raw.substring(pos, next));
-            pos = next + DELIMITER.length();
-        }
-        if (!raw.substring(pos).isEmpty()) {
-            throw new IllegalStateException(inp + ": text after the last '__ggml_vocab_test__' line: '" + raw.substring(pos) + "'");
-        }
-        return out;
-    }
-
-    /** Expected ids of a {@code .out} file: one line per string, ids separated by spaces (empty line: no tokens). */
-    static List<int[]> readOutputs(Path outFile) throws IOException {
-        List<int[]> out = new ArrayList<>();
-        for (String line : Files.readAllLines(outFile, StandardCharsets.UTF_8)) {
-            String t = line.trim();
-            out.add(t.isEmpty() ? new int[0] : Arrays.stream(t.split("\\s+")).mapToInt(Integer::parseInt).toArray());
-        }
-        return out;
-    }
 
     @TestFactory
     Stream<DynamicNode> vocabTestVectors() throws IOException {
@@ -75,15 +44,14 @@ class TokenizerConformanceTest {
         Tokenizer tok;
         RuntimeException loadError = null;
         try {
-            inputs = readInputs(Path.of(gguf + ".inp"));
-            expected = readOutputs(Path.of(gguf + ".out"));
+            SharedData.Vectors v = SharedData.vectors(gguf);
+            inputs = v.inputs();
+            expected = v.expected();
         } catch (IOException e) {
             throw new RuntimeException(e);
         }
-        try (GGUFFile f = GGUFFile.open(gguf)) {
-            tok = Tokenizers.fromGGUF(f.metadata());
-        } catch (IOException e) {
-            throw new RuntimeException(gguf + ": " + e, e);
+        try {
+            tok = SharedData.tokenizer(gguf);
         } catch (RuntimeException e) {
             tok = null;
             loadError = e;

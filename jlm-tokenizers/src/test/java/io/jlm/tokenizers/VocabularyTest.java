@@ -1,6 +1,5 @@
 package io.jlm.tokenizers;
 
-import io.jlm.formats.gguf.GGUFFile;
 import io.jlm.formats.gguf.GGUFValue;
 import io.jlm.tokenizers.Vocabulary.Fragment;
 import io.jlm.tokenizers.Vocabulary.Text;
@@ -63,10 +62,7 @@ class VocabularyTest {
 
     @Test
     void qwen2EndOfGeneration() throws IOException {
-        Vocabulary v;
-        try (GGUFFile f = GGUFFile.open(SharedData.require("conformance/tokenizers/ggml-vocab-qwen2.gguf"))) {
-            v = Vocabulary.fromGGUF(f.metadata());
-        }
+        Vocabulary v = Vocabulary.fromGGUF(SharedData.metadata(SharedData.require("conformance/tokenizers/ggml-vocab-qwen2.gguf")));
         int endOfText = v.id("<|endoftext|>"), imStart = v.id("<|im_start|>"), imEnd = v.id("<|im_end|>");
         assertEquals(151643, endOfText);
         assertEquals(151644, imStart);
