@@ -134,6 +134,18 @@ final class PreTokenizerRegex implements PreTokenizer {
 
     // ---- llama.cpp's hand-written matchers -------------------------------------------------------------------
 
+    /** Length of the contraction ('s 't 'm 'd 're 've 'll) at pos, or 0; ignoreCase for Llama-3's (?i:...). */
+    private static int contractionLength(int[] cps, int pos, int end, boolean ignoreCase) {
+        if (cps[pos] != '\'' || pos + 1 >= end) return 0;
+        int next = ignoreCase ? Character.toLowerCase(cps[pos + 1]) : cps[pos + 1];
+        if (next == 's' || next == 't' || next == 'm' || next == 'd') return 2;
+        if (pos + 2 < end) {
+            int nn = ignoreCase ? Character.toLowerCase(cps[pos + 2]) : cps[pos + 2];
+            if ((next == 'r' && nn == 'e') || (next == 'v' && nn == 'e') || (next == 'l' && nn == 'l')) return 3;
+        }
+        return 0;
+    }
+
     /** 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
     private static void splitGpt2(int[] cps, IntList offsets, IntList out) {
         int start = 0;
@@ -145,23 +157,12 @@ final class PreTokenizerRegex implements PreTokenizer {
             while (pos < end) {
                 int cpt = cps[pos];
                 int flags = flagsAt(cps, pos, ini, end);
-                if (cpt == '\'' && pos + 1 < end) {
-                    int next = cps[pos + 1];
-                    if (next == 's' || next == 't' || next == 'm' || next == 'd') {
-                        pos += 2;
-                        if (pos > prevEnd) out.add(pos - prevEnd);
-                        prevEnd = pos;
-                        continue;
-                    }
-                    if (pos + 2 < end) {
-                        int nn = cps[pos + 2];
-                        if ((next == 'r' && nn == 'e') || (next == 'v' && nn == 'e') || (next == 'l' && nn == 'l')) {
-                            pos += 3;
-                            out.add(pos - prevEnd);
-                            prevEnd = pos;
-                            continue;
-                        }
-                    }
+                int contraction = contractionLength(cps, pos, end, false);
+                if (contraction > 0) {
+                    pos += contraction;
+                    out.add(pos - prevEnd);
+                    prevEnd = pos;
+                    continue;
                 }
                 int flags2 = cpt == ' ' ? flagsAt(cps, pos + 1, ini, end) : flags;
                 if ((flags2 & LETTER) != 0) {
@@ -187,19 +188,8 @@ final class PreTokenizerRegex implements PreTokenizer {
                 }
                 int ws = 0;
                 while ((flagsAt(cps, pos + ws, ini, end) & WHITESPACE) != 0) ws++;
-                if (ws > 1 && pos + ws < end) {
-                    pos += ws - 1;
-                    out.add(pos - prevEnd);
-                    prevEnd = pos;
-                    continue;
-                }
-                if (ws > 0) {
-                    pos += ws;
-                    out.add(pos - prevEnd);
-                    prevEnd = pos;
-                    continue;
-                }
-                pos++;
+                // \s+(?!\S) keeps the last space for the next word; \s+ at the end; else one other character
+                pos = ws > 1 && pos + ws < end ? pos + ws - 1 : pos + Math.max(ws, 1);
                 out.add(pos - prevEnd);
                 prevEnd = pos;
             }
@@ -217,23 +207,12 @@ final class PreTokenizerRegex implements PreTokenizer {
             while (pos < end) {
                 int cpt = cps[pos];
                 int flags = flagsAt(cps, pos, ini, end);
-                if (cpt == '\'' && pos + 1 < end) {
-                    int next = Character.toLowerCase(cps[pos + 1]);
-                    if (next == 's' || next == 't' || next == 'm' || next == 'd') {
-                        pos += 2;
-                        out.add(pos - prevEnd);
-                        prevEnd = pos;
-                        continue;
-                    }
-                    if (pos + 2 < end) {
-                        int nn = Character.toLowerCase(cps[pos + 2]);
-                        if ((next == 'r' && nn == 'e') || (next == 'v' && nn == 'e') || (next == 'l' && nn == 'l')) {
-                            pos += 3;
-                            out.add(pos - prevEnd);
-                            prevEnd = pos;
-                            continue;
-                        }
-                    }
+                int contraction = contractionLength(cps, pos, end, true);
+                if (contraction > 0) {
+                    pos += contraction;
+                    out.add(pos - prevEnd);
+                    prevEnd = pos;
+                    continue;
                 }
                 if (!(cpt == '\r' || cpt == '\n' || (flags & NUMBER) != 0)) {
                     if ((flags & LETTER) != 0 || (flagsAt(cps, pos + 1, ini, end) & LETTER) != 0) {
@@ -279,19 +258,8 @@ final class PreTokenizerRegex implements PreTokenizer {
                     prevEnd = pos;
                     continue;
                 }
-                if (ws > 1 && pos + ws < end) {
-                    pos += ws - 1;
-                    out.add(pos - prevEnd);
-                    prevEnd = pos;
-                    continue;
-                }
-                if (ws > 0) {
-                    pos += ws;
-                    out.add(pos - prevEnd);
-                    prevEnd = pos;
-                    continue;
-                }
-                pos++;
+                // \s+(?!\S) keeps the last space for the next word; \s+ at the end; else one other character
+                pos = ws > 1 && pos + ws < end ? pos + ws - 1 : pos + Math.max(ws, 1);
                 out.add(pos - prevEnd);
                 prevEnd = pos;
             }
