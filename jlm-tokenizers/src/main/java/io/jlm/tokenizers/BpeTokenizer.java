@@ -64,17 +64,20 @@ public final class BpeTokenizer implements Tokenizer {
         // symbols: every token, every merge operand/result, every byte character
         Map<String, Integer> extraIds = new HashMap<>();
         List<String> extra = new ArrayList<>();
-        for (int b = 0; b < 256; b++) byteSymbol[b] = intern(extraIds, extra, String.valueOf(BpeByteEncoding.byteToChar(b)));
+        for (int b = 0; b < 256; b++) {
+            String c = String.valueOf(BpeByteEncoding.byteToChar(b));
+            byteSymbol[b] = symbol(extraIds, extra, c, 0, 1, -1);
+        }
         this.merges = new BpeMergeTable(merges.length);
         for (int r = 0; r < merges.length; r++) {
             String m = merges[r];
-            int sp = m.length() > 1 ? m.indexOf(' ', 1) : -1;
-            if (sp < 0) continue; // llama.cpp records an ("","") pair that can never match
-            String a = m.substring(0, sp), b = m.substring(sp + 1);
-            if (a.isEmpty() || b.isEmpty()) continue;
-            int ia = intern(extraIds, extra, a);
-            int ib = intern(extraIds, extra, b);
-            int ir = intern(extraIds, extra, a + b);
+            int len = m.length();
+            int sp = len > 1 ? m.indexOf(' ', 1) : -1;
+            if (sp < 0 || sp + 1 == len) continue; // llama.cpp records an ("","") pair that can never match
+            // left = m[0, sp), right = m[sp+1, len), merged = m without the space: looked up without substrings
+            int ia = symbol(extraIds, extra, m, 0, sp, -1);
+            int ib = symbol(extraIds, extra, m, sp + 1, len, -1);
+            int ir = symbol(extraIds, extra, m, 0, len, sp);
             this.merges.putIfAbsent(ia, ib, r, ir);
         }
         this.extraSymbols = extra.toArray(String[]::new);
@@ -83,15 +86,19 @@ public final class BpeTokenizer implements Tokenizer {
         for (int i = 0; i < n; i++) pieces[i] = piece(i);
     }
 
-    /** The symbol id of a string: its token id, else an id after the vocabulary for a non-token string. */
-    private int intern(Map<String, Integer> extraIds, List<String> extra, String s) {
-        int id = vocab.id(s);
+    /**
+     * The symbol id of {@code s[from, to)} without the char at {@code skip} (-1: none): its token id, else an id after
+     * the vocabulary for a string that is no token.
+     */
+    private int symbol(Map<String, Integer> extraIds, List<String> extra, String s, int from, int to, int skip) {
+        int id = skip < 0 ? vocab.id(s, from, to) : vocab.idWithout(s, from, to, skip);
         if (id >= 0) return id;
-        Integer e = extraIds.get(s);
+        String str = skip < 0 ? s.substring(from, to) : s.substring(from, skip) + s.substring(skip + 1, to);
+        Integer e = extraIds.get(str);
         if (e != null) return e;
         int nid = nVocab + extra.size();
-        extra.add(s);
-        extraIds.put(s, nid);
+        extra.add(str);
+        extraIds.put(str, nid);
         return nid;
     }
 
@@ -285,6 +292,11 @@ public final class BpeTokenizer implements Tokenizer {
         String text = vocab.text(id);
         if (type == Vocabulary.TYPE_USER_DEFINED) return text.getBytes(StandardCharsets.UTF_8);
         if (type == Vocabulary.TYPE_NORMAL) {
+            // usual case: every char is one of the 256 byte characters
+            byte[] fast = new byte[text.length()];
+            int k = 0;
+            for (int c; k < fast.length && (c = BpeByteEncoding.charToByte(text.charAt(k))) >= 0; k++) fast[k] = (byte) c;
+            if (k == fast.length) return fast;
             ByteArrayOutputStream bo = new ByteArrayOutputStream(text.length());
             for (int i = 0; i < text.length(); ) {
                 int cp = text.codePointAt(i);

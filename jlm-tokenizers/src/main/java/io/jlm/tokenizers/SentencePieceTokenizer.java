@@ -174,7 +174,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
     /** Appends the tokens of the merged symbols starting at symbol first; symbols that are no token become bytes. */
     private void emit(String text, int[] start, int[] length, int[] next, int first, IntList out) {
         for (int i = first; i != -1; i = next[i]) {
-            int id = vocab.id(text.substring(start[i], start[i] + length[i]));
+            int id = vocab.id(text, start[i], start[i] + length[i]);
             if (id >= 0) {
                 out.add(id);
                 continue;
@@ -199,7 +199,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private void tryAddBigram(String text, int[] start, int[] length, int left, int right, BigramQueue queue) {
         if (left < 0 || right < 0) return;
         int n = length[left] + length[right];
-        int id = vocab.id(text.substring(start[left], start[left] + n));
+        int id = vocab.id(text, start[left], start[left] + n);
         if (id < 0) return;
         queue.push(BigramQueue.key(vocab.score(id), left), ((long) right << 32) | n);
     }

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -75,7 +74,8 @@ public final class Vocabulary {
     private final String[] tokens;
     private final float[] scores;
     private final int[] types;
-    private final Map<String, Integer> ids;
+    /** Open-addressing index text -> id + 1 (0 = empty slot), by {@link String#hashCode}; see {@link #find}. */
+    private final int[] index;
     private final int bos, eos, unk, sep, pad, mask, eot, eom;
     private final int fimPre, fimSuf, fimMid, fimPad, fimRep, fimSep;
     private final boolean addBos, addEos, addSpacePrefix;
@@ -144,10 +144,14 @@ public final class Vocabulary {
             int t = ty == null ? TYPE_NORMAL : ty[i];
             types[i] = (t >= TYPE_UNDEFINED && t <= TYPE_BYTE) ? t : TYPE_UNDEFINED;
         }
-        this.ids = HashMap.newHashMap(n);
+        this.index = new int[Integer.highestOneBit(Math.max(8, 2 * n - 1)) << 1];
+        int mask = index.length - 1;
         for (int i = 0; i < n; i++) {
             if (tokens[i] == null || tokens[i].isEmpty()) tokens[i] = "[EMPTY_" + i + "]";
-            ids.put(tokens[i], i); // a later duplicate wins, as in llama.cpp
+            String t = tokens[i];
+            int slot = mix(t.hashCode()) & mask;
+            while (index[slot] != 0 && !tokens[index[slot] - 1].equals(t)) slot = (slot + 1) & mask;
+            index[slot] = i + 1; // a later duplicate wins, as in llama.cpp
         }
 
         // per-model defaults
@@ -192,18 +196,17 @@ public final class Vocabulary {
         // end-of-generation set
         for (int id : new int[]{fimPad, fimRep, fimSep}) if (id >= 0) eog.set(id);
         for (String t : EOG_TEXTS) {
-            Integer id = ids.get(t);
-            if (id != null) { eog.set(id); types[id] = TYPE_CONTROL; }
+            int id = id(t);
+            if (id >= 0) { eog.set(id); types[id] = TYPE_CONTROL; }
         }
         for (String t : USER_DEFINED_TEXTS) {
-            Integer id = ids.get(t);
-            if (id != null) types[id] = TYPE_USER_DEFINED;
+            int id = id(t);
+            if (id >= 0) types[id] = TYPE_USER_DEFINED;
         }
         for (int id : new int[]{eos, eot, eom}) if (id >= 0) eog.set(id);
         // o200k_harmony / solar-open: "<|end|>" ends a message, not the generation
-        Integer end = ids.get("<|end|>");
-        if (end != null && ((ids.containsKey("<|return|>") && ids.containsKey("<|call|>"))
-                || (ids.containsKey("<|calls|>") && ids.containsKey("<|flush|>")))) {
+        int end = id("<|end|>");
+        if (end >= 0 && ((id("<|return|>") >= 0 && id("<|call|>") >= 0) || (id("<|calls|>") >= 0 && id("<|flush|>") >= 0))) {
             eog.clear(end);
             types[end] = TYPE_USER_DEFINED;
         }
@@ -224,15 +227,15 @@ public final class Vocabulary {
         String arch = md.getString("general.architecture", "");
         if (pre.contains("jina-v2-de") || pre.contains("jina-v2-es") || pre.contains("jina-v2-code")
                 || arch.contains("nomic-bert-moe") || arch.contains("jina-bert-v3")) {
-            Integer m = ids.get("<mask>");
-            if (m != null) lstrip.set(m);
+            int m = id("<mask>");
+            if (m >= 0) lstrip.set(m);
         } else if (name.contains("phi-3") || name.contains("phi3")) {
             for (int id : specialTokens) rstrip.set(id);
-            Integer s = ids.get("</s>");
-            if (s != null) rstrip.set(s);
+            int s = id("</s>");
+            if (s >= 0) rstrip.set(s);
             for (String t : new String[]{"<unk>", "<s>", "<|endoftext|>"}) {
-                Integer id = ids.get(t);
-                if (id != null) rstrip.clear(id);
+                int id = id(t);
+                if (id >= 0) rstrip.clear(id);
             }
         }
     }
@@ -260,8 +263,8 @@ public final class Vocabulary {
         if (id >= 0) return id;
         int found = -1;
         for (String t : texts) {
-            Integer i = ids.get(t);
-            if (i != null && (found < 0 || i < found)) found = i;
+            int i = id(t);
+            if (i >= 0 && (found < 0 || i < found)) found = i;
         }
         if (found >= 0) types[found] = TYPE_CONTROL;
         return found;
@@ -294,8 +297,47 @@ public final class Vocabulary {
     public int type(int id) { return types[id]; }
     /** The id of the token with exactly this text, or -1. */
     public int id(String text) {
-        Integer i = ids.get(text);
-        return i == null ? -1 : i;
+        return text == null ? -1 : find(text, 0, text.length(), -1, text.hashCode());
+    }
+
+    /** The id of the token whose text is {@code s[from, to)}, or -1 (no substring is made). */
+    public int id(CharSequence s, int from, int to) {
+        int h = 0;
+        for (int i = from; i < to; i++) h = 31 * h + s.charAt(i);
+        return find(s, from, to, -1, h);
+    }
+
+    /** The id of the token whose text is {@code s[from, to)} without the char at {@code skip}, or -1. */
+    int idWithout(CharSequence s, int from, int to, int skip) {
+        int h = 0;
+        for (int i = from; i < to; i++) if (i != skip) h = 31 * h + s.charAt(i);
+        return find(s, from, to, skip, h);
+    }
+
+    /** Looks up {@code s[from, to)} minus index {@code skip} (-1: none), whose {@link String#hashCode} is h. */
+    private int find(CharSequence s, int from, int to, int skip, int h) {
+        int len = to - from - (skip >= from && skip < to ? 1 : 0);
+        int mask = index.length - 1;
+        for (int slot = mix(h) & mask; ; slot = (slot + 1) & mask) {
+            int e = index[slot];
+            if (e == 0) return -1;
+            String t = tokens[e - 1];
+            if (t.length() == len && regionEquals(t, s, from, to, skip)) return e - 1;
+        }
+    }
+
+    private static boolean regionEquals(String t, CharSequence s, int from, int to, int skip) {
+        if (skip < from && s instanceof String str) return str.regionMatches(from, t, 0, t.length());
+        for (int i = from, j = 0; i < to; i++) {
+            if (i == skip) continue;
+            if (t.charAt(j++) != s.charAt(i)) return false;
+        }
+        return true;
+    }
+
+    private static int mix(int h) {
+        h *= 0x9E3779B9;
+        return h ^ (h >>> 16);
     }
 
     public boolean isNormal(int id) { return types[id] == TYPE_NORMAL; }
