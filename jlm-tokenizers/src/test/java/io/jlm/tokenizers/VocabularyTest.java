@@ -75,4 +75,55 @@ class VocabularyTest {
                 v.partition("<|im_start|>user\nhi<|im_end|>", true));
         assertEquals(List.<Fragment>of(new Text("<|im_start|>user")), v.partition("<|im_start|>user", false));
     }
+
+    @Test
+    void harmonyEndIsNotEndOfGenerationAndMarkersAreUserDefined() {
+        SyntheticVocab s = SyntheticVocab.spm(false);
+        int end = s.add("<|end|>", 0, Vocabulary.TYPE_CONTROL);
+        int ret = s.add("<|return|>", 0, Vocabulary.TYPE_CONTROL);
+        int call = s.add("<|call|>", 0, Vocabulary.TYPE_CONTROL);
+        int channel = s.add("<|channel|>", 0, Vocabulary.TYPE_CONTROL);
+        int eosText = s.add("<eos>", 0, Vocabulary.TYPE_NORMAL);
+        Vocabulary v = Vocabulary.fromGGUF(s.metadata());
+        assertFalse(v.isEndOfGeneration(end));
+        assertTrue(v.isUserDefined(end));
+        assertTrue(v.isEndOfGeneration(ret) && v.isEndOfGeneration(call));
+        assertTrue(v.isUserDefined(channel));
+        assertTrue(v.isEndOfGeneration(eosText) && v.isControl(eosText)); // control-looking text becomes CONTROL
+        assertTrue(v.isEndOfGeneration(2) && v.isControl(2)); // </s>
+
+        SyntheticVocab plain = SyntheticVocab.spm(false);
+        int end2 = plain.add("<|end|>", 0, Vocabulary.TYPE_CONTROL);
+        assertTrue(Vocabulary.fromGGUF(plain.metadata()).isEndOfGeneration(end2));
+    }
+
+    @Test
+    void directBpeVocabularyHasNoModelDefaults() {
+        String[] tokens = new String[20];
+        int[] types = new int[20];
+        for (int i = 0; i < 20; i++) { tokens[i] = "t" + i; types[i] = Vocabulary.TYPE_NORMAL; }
+        tokens[5] = "<|im_end|>";
+        tokens[7] = "";
+        Vocabulary v = Vocabulary.ofBpe("test.json", tokens, types, -1, -1, false, false);
+        assertEquals(-1, v.bos()); // a GGUF gpt2 vocabulary would default to 11
+        assertEquals(-1, v.eos());
+        assertEquals("gpt2", v.model());
+        assertTrue(v.isEndOfGeneration(5) && v.isControl(5));
+        assertEquals("[EMPTY_7]", v.text(7));
+        assertEquals(7, v.id("[EMPTY_7]"));
+        assertEquals(3, v.id("xt3y", 1, 3));
+        assertEquals(-1, v.id("t3", 0, 1));
+        Vocabulary w = Vocabulary.ofBpe("test.json", tokens, types, 3, 4, true, true);
+        assertEquals(3, w.bos());
+        assertTrue(w.addBos() && w.addEos());
+        assertTrue(w.isEndOfGeneration(4));
+    }
+
+    @Test
+    void laterDuplicateTextWins() {
+        SyntheticVocab s = SyntheticVocab.spm(false);
+        s.add("dup", 0);
+        int second = s.add("dup", 0);
+        assertEquals(second, Vocabulary.fromGGUF(s.metadata()).id("dup"));
+    }
 }
