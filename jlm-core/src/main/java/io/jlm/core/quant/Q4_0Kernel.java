@@ -3,6 +3,7 @@ package io.jlm.core.quant;
 import io.jlm.core.tensor.GGMLType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -26,6 +27,10 @@ public final class Q4_0Kernel implements WeightKernel {
     private static final boolean VEC = L >= 8 && L <= QK / 2;
     private static final VectorSpecies<Byte> B = VEC ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorSpecies<Integer> I = VEC ? VectorSpecies.of(int.class, F.vectorShape()) : null;
+    /** Bits of 2^23 as float: OR-ing a small integer q into the mantissa gives the float 2^23 + q. */
+    private static final int MAGIC = 0x4B000000;
+    private static final float MAGIC_8 = 8388608f + 8f;
 
     private Q4_0Kernel() {}
 
@@ -85,12 +90,13 @@ public final class Q4_0Kernel implements WeightKernel {
             float d1 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p + BLOCK_BYTES));
             FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
             for (int j = 0; j < QK / 2; j += L) {
-                ByteVector q0 = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
-                ByteVector q1 = ByteVector.fromMemorySegment(B, seg, p + BLOCK_BYTES + 2 + j, LE);
-                FloatVector l0 = (FloatVector) q0.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector h0 = (FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector l1 = (FloatVector) q1.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector h1 = (FloatVector) q1.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                // nibbles widened once to int lanes; (2^23 + q) as float minus (2^23 + 8) is exactly q - 8
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, seg, p + BLOCK_BYTES + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector l0 = q0.and(0x0F).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
+                FloatVector h0 = q0.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
+                FloatVector l1 = q1.and(0x0F).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
+                FloatVector h1 = q1.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
                 s0 = l0.fma(FloatVector.fromArray(F, x, xi + j), s0);
                 s1 = l1.fma(FloatVector.fromArray(F, x, xi + QK + j), s1);
                 s0 = h0.fma(FloatVector.fromArray(F, x, xi + QK / 2 + j), s0);
@@ -105,9 +111,9 @@ public final class Q4_0Kernel implements WeightKernel {
             float d0 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
             FloatVector s0 = FloatVector.zero(F);
             for (int j = 0; j < QK / 2; j += L) {
-                ByteVector q0 = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
-                FloatVector l0 = (FloatVector) q0.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector h0 = (FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector l0 = q0.and(0x0F).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
+                FloatVector h0 = q0.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
                 s0 = l0.fma(FloatVector.fromArray(F, x, xi + j), s0);
                 s0 = h0.fma(FloatVector.fromArray(F, x, xi + QK / 2 + j), s0);
             }
@@ -174,9 +180,9 @@ public final class Q4_0Kernel implements WeightKernel {
             FloatVector dv = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Half.SHORT_LE, p)));
             int e = ib * QK;
             for (int j = 0; j < QK / 2; j += L) {
-                ByteVector q = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
-                FloatVector lo = ((FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(dv);
-                FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(dv);
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector lo = q.and(0x0F).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8).mul(dv);
+                FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8).mul(dv);
                 int el = e + j, eh = e + QK / 2 + j;
                 a0 = lo.fma(FloatVector.fromArray(F, x, x0 + el), a0);
                 a1 = lo.fma(FloatVector.fromArray(F, x, x1 + el), a1);

@@ -36,9 +36,9 @@ public final class KernelBench {
                 for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
                 float[] out = new float[r2];
                 for (int i = 0; i < 30; i++) m.matvec(x, out, pool);
-                int iters = 40;
+                int iters = 10;
                 long best = Long.MAX_VALUE;
-                for (int rep = 0; rep < 5; rep++) {
+                for (int rep = 0; rep < 30; rep++) {
                     long t0 = System.nanoTime();
                     for (int i = 0; i < iters; i++) m.matvec(x, out, pool);
                     best = Math.min(best, System.nanoTime() - t0);
