@@ -1,0 +1,85 @@
+package io.jlm.models.transformer;
+
+import io.jlm.core.parallel.ThreadPool;
+import io.jlm.core.tensor.GGMLType;
+import io.jlm.models.LanguageModel;
+import io.jlm.models.ModelConfig;
+import io.jlm.models.ModelState;
+
+/**
+ * A decoder-only transformer (llama, qwen2, qwen3, phi3, gemma2, ...): one block implementation parameterised by
+ * an {@link ArchSpec}. Holds only weights; all per-sequence data (KV cache, scratch buffers) is in the
+ * {@link TransformerState}, so several states can be used with one model (one forward call per state at a time).
+ */
+public final class TransformerModel implements LanguageModel {
+    private final TransformerConfig config;
+    private final TransformerWeights weights;
+    private final ThreadPool pool;
+    private final ModelConfig modelConfig;
+    private volatile AutoCloseable resource;
+
+    public TransformerModel(TransformerConfig config, TransformerWeights weights, ThreadPool pool) {
+        this.config = config;
+        this.weights = weights;
+        this.pool = pool;
+        this.modelConfig = config.toModelConfig();
+    }
+
+    /** Makes {@link #close()} also close {@code r} (e.g. the mapped GGUF file holding the weights). */
+    public TransformerModel closing(AutoCloseable r) {
+        this.resource = r;
+        return this;
+    }
+
+    public TransformerConfig transformerConfig() { return config; }
+
+    public TransformerWeights weights() { return weights; }
+
+    ThreadPool pool() { return pool; }
+
+    @Override
+    public ModelConfig config() { return modelConfig; }
+
+    /** A state with an F16-precision KV cache (llama.cpp's default). */
+    @Override
+    public TransformerState newState(int maxContext) {
+        return newState(maxContext, GGMLType.F16);
+    }
+
+    /** A state whose KV cache holds elements of {@code cacheType} (F32 or F16) precision. */
+    public TransformerState newState(int maxContext, GGMLType cacheType) {
+        if (maxContext < 1) throw new IllegalArgumentException("maxContext must be >= 1, got " + maxContext);
+        return new TransformerState(this, maxContext, cacheType);
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>With {@code allLogits == false} the returned array is a buffer owned by the state and is overwritten by the
+     * next forward call on that state (decoding allocates nothing); with {@code allLogits} a new array is returned.
+     */
+    @Override
+    public float[] forward(ModelState state, int[] tokens, boolean allLogits) {
+        if (!(state instanceof TransformerState s) || s.model() != this) {
+            throw new IllegalArgumentException("state was not created by this model (" + config.name() + ")");
+        }
+        return s.pass().run(tokens, allLogits);
+    }
+
+    @Override
+    public void close() {
+        AutoCloseable r = resource;
+        resource = null;
+        if (r != null) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing model resources failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TransformerModel[" + config + "]";
+    }
+}

@@ -1,0 +1,45 @@
+package io.jlm.models.transformer;
+
+import io.jlm.core.tensor.GGMLType;
+import io.jlm.models.ModelState;
+import io.jlm.models.state.ContiguousKvCache;
+import io.jlm.models.state.KvCache;
+
+/** Per-sequence state of a {@link TransformerModel}: the KV cache, the position and the scratch of the forward pass. */
+public final class TransformerState implements ModelState {
+    private final TransformerModel model;
+    private final KvCache cache;
+    private final ForwardPass pass;
+    int position;
+
+    TransformerState(TransformerModel model, int capacity, GGMLType cacheType) {
+        TransformerConfig c = model.transformerConfig();
+        this.model = model;
+        this.cache = new ContiguousKvCache(cacheType, c.layers(), capacity, c.kvHeads(), c.headDim());
+        this.pass = new ForwardPass(model, this);
+    }
+
+    TransformerModel model() { return model; }
+
+    ForwardPass pass() { return pass; }
+
+    public KvCache cache() { return cache; }
+
+    @Override public int position() { return position; }
+
+    @Override public int capacity() { return cache.capacity(); }
+
+    @Override
+    public void rewind(int position) {
+        if (position < 0 || position > this.position) {
+            throw new IllegalArgumentException("cannot rewind to position " + position + "; expected 0.." + this.position);
+        }
+        cache.truncate(position);
+        this.position = position;
+    }
+
+    @Override
+    public long bytes() {
+        return cache.bytes() + pass.bytes();
+    }
+}
