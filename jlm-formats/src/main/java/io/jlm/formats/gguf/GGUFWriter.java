@@ -43,7 +43,8 @@ public final class GGUFWriter {
     public interface TensorFiller {
         /**
          * Fills {@code dst}, a writable slice of the output mapping of exactly the tensor's byte size
-         * ({@code type.byteSize(elements)}), initially zero.
+         * ({@code type.byteSize(elements)}), initially zero. The slice may be written from other threads (e.g. a
+         * thread pool) until {@code fill} returns; it is unmapped afterwards.
          */
         void fill(MemorySegment dst) throws IOException;
     }
@@ -270,7 +271,8 @@ public final class GGUFWriter {
                 }
                 long offset = header.length;
                 for (PendingTensor t : tensors) {
-                    try (Arena arena = Arena.ofConfined()) {
+                    // shared: fillers may quantize rows in parallel straight into the mapping
+                    try (Arena arena = Arena.ofShared()) {
                         MemorySegment dst = ch.map(FileChannel.MapMode.READ_WRITE, offset, t.byteSize(), arena);
                         try {
                             t.filler().fill(dst);

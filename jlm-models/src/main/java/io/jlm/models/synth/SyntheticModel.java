@@ -23,6 +23,9 @@ public final class SyntheticModel {
     public record Spec(String arch, int dim, int layers, int heads, int kvHeads, int ffn, int vocab, int context,
                        GGMLType type, long seed) {
         public Spec {
+            if (arch == null || type == null) {
+                throw new IllegalArgumentException("synth: architecture and weight type must not be null");
+            }
             if (!arch.equals("llama") && !arch.equals("qwen2")) {
                 throw new IllegalArgumentException("synth: architecture '" + arch + "' is not supported; expected llama or qwen2");
             }
@@ -33,12 +36,16 @@ public final class SyntheticModel {
             if (heads % kvHeads != 0) throw new IllegalArgumentException("synth: heads " + heads + " is not a multiple of kv-heads " + kvHeads);
             if ((dim / heads) % 2 != 0) throw new IllegalArgumentException("synth: head dimension " + (dim / heads) + " must be even (RoPE)");
             if (vocab < 259 + 1) throw new IllegalArgumentException("synth: vocab " + vocab + " is too small; expected >= 260 (3 special + 256 byte tokens + pieces)");
+            if (!Kernels.isSupported(type)) {
+                throw new IllegalArgumentException("synth: weight type " + type + " is not supported; supported: "
+                        + java.util.Arrays.stream(GGMLType.values()).filter(Kernels::isSupported).map(Enum::name)
+                        .collect(java.util.stream.Collectors.joining(", ")));
+            }
             int bs = type.blockSize();
             if (dim % bs != 0 || ffn % bs != 0) {
                 throw new IllegalArgumentException("synth: type " + type + " needs dim and ffn to be multiples of " + bs
                         + " (got dim " + dim + ", ffn " + ffn + ")");
             }
-            if (!Kernels.isSupported(type)) throw new IllegalArgumentException("synth: weight type " + type + " is not supported");
         }
 
         /** The 1B-class benchmark shape of the performance issue: dim 2048, 16 layers, 32/8 heads, FFN 5632, vocab 32000. */
