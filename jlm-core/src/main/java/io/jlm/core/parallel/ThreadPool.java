@@ -102,7 +102,8 @@ public final class ThreadPool implements AutoCloseable {
 
     /**
      * Splits [0,n) into contiguous chunks, one per thread (thread t gets [n*t/T, n*(t+1)/T)), runs them and
-     * returns when all are done. Empty chunks are not run. Rethrows the first exception of any body.
+     * returns when all are done. Empty chunks are not run. With one thread or {@code n <= 1} the whole range
+     * runs on the caller as thread 0 (no hand-off). Rethrows the first exception of any body.
      */
     public void parallelFor(int n, RangeBody body) {
         if (n < 0) throw new IllegalArgumentException("n must be >= 0, got " + n);
@@ -205,7 +206,9 @@ public final class ThreadPool implements AutoCloseable {
         ThreadPool pool() { return ThreadPool.this; }
 
         @Override public void run() {
-            int seen = epoch;
+            // not 'epoch': a call may already have started before this thread runs; workers are created
+            // (in the constructor) while epoch is still 0
+            int seen = 0;
             while (true) {
                 // wait for the next epoch: spin, then park
                 long start = System.nanoTime();

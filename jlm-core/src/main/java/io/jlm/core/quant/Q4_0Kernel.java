@@ -3,7 +3,9 @@ package io.jlm.core.quant;
 import io.jlm.core.tensor.GGMLType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -24,6 +26,10 @@ public final class Q4_0Kernel implements WeightKernel {
     static final int BLOCK_BYTES = 18;
 
     private static final boolean VEC = L >= 8 && L <= QK / 2;
+    private static final VectorSpecies<Integer> I = VEC ? VectorSpecies.of(int.class, F.vectorShape()) : null;
+    /** Bits of 2^23 as float: OR-ing a small integer q into the mantissa gives the float 2^23 + q. */
+    private static final int MAGIC = 0x4B000000;
+    private static final float MAGIC_8 = 8388608f + 8f;
 
     private Q4_0Kernel() {}
 
@@ -78,12 +84,13 @@ public final class Q4_0Kernel implements WeightKernel {
             float d1 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p + BLOCK_BYTES));
             FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
             for (int j = 0; j < QK / 2; j += L) {
-                ByteVector q0 = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
-                ByteVector q1 = ByteVector.fromMemorySegment(B, seg, p + BLOCK_BYTES + 2 + j, LE);
-                FloatVector l0 = (FloatVector) q0.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector h0 = (FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector l1 = (FloatVector) q1.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector h1 = (FloatVector) q1.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                // nibbles widened once to int lanes; (2^23 + q) as float minus (2^23 + 8) is exactly q - 8
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, seg, p + BLOCK_BYTES + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector l0 = q0.and(0x0F).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
+                FloatVector h0 = q0.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
+                FloatVector l1 = q1.and(0x0F).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
+                FloatVector h1 = q1.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
                 s0 = l0.fma(FloatVector.fromArray(F, x, xi + j), s0);
                 s1 = l1.fma(FloatVector.fromArray(F, x, xi + QK + j), s1);
                 s0 = h0.fma(FloatVector.fromArray(F, x, xi + QK / 2 + j), s0);
@@ -98,9 +105,9 @@ public final class Q4_0Kernel implements WeightKernel {
             float d0 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
             FloatVector s0 = FloatVector.zero(F);
             for (int j = 0; j < QK / 2; j += L) {
-                ByteVector q0 = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
-                FloatVector l0 = (FloatVector) q0.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector h0 = (FloatVector) q0.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                IntVector q0 = (IntVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector l0 = q0.and(0x0F).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
+                FloatVector h0 = q0.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8);
                 s0 = l0.fma(FloatVector.fromArray(F, x, xi + j), s0);
                 s0 = h0.fma(FloatVector.fromArray(F, x, xi + QK / 2 + j), s0);
             }
@@ -134,7 +141,7 @@ public final class Q4_0Kernel implements WeightKernel {
             WeightKernel.super.matmul(seg, offset, rowBytes, rowFrom, rowTo, cols, x, batch, out, outStride, scratch);
             return;
         }
-        int nb = Blocks.count(GGMLType.Q4_0, cols, QK);
+        Blocks.count(GGMLType.Q4_0, cols, QK); // validates cols
         int tile = MatmulTiles.batchTile(cols);
         for (int bt = 0; bt < batch; bt += tile) {
             int bEnd = Math.min(batch, bt + tile);
@@ -142,32 +149,39 @@ public final class Q4_0Kernel implements WeightKernel {
                 long ro = offset + r * rowBytes;
                 int b = bt;
                 for (; b + 4 <= bEnd; b += 4) {
-                    int x0 = b * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-                    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-                    for (int ib = 0; ib < nb; ib++) {
-                        long p = ro + (long) ib * BLOCK_BYTES;
-                        FloatVector dv = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Half.SHORT_LE, p)));
-                        int e = ib * QK;
-                        for (int j = 0; j < QK / 2; j += L) {
-                            ByteVector q = ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE);
-                            FloatVector lo = ((FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(dv);
-                            FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(dv);
-                            int el = e + j, eh = e + QK / 2 + j;
-                            a0 = lo.fma(FloatVector.fromArray(F, x, x0 + el), a0);
-                            a1 = lo.fma(FloatVector.fromArray(F, x, x1 + el), a1);
-                            a2 = lo.fma(FloatVector.fromArray(F, x, x2 + el), a2);
-                            a3 = lo.fma(FloatVector.fromArray(F, x, x3 + el), a3);
-                            a0 = hi.fma(FloatVector.fromArray(F, x, x0 + eh), a0);
-                            a1 = hi.fma(FloatVector.fromArray(F, x, x1 + eh), a1);
-                            a2 = hi.fma(FloatVector.fromArray(F, x, x2 + eh), a2);
-                            a3 = hi.fma(FloatVector.fromArray(F, x, x3 + eh), a3);
-                        }
-                    }
-                    Blocks.store4(out, b, outStride, r, a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
-                            a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD));
+                    dot4(seg, ro, cols, x, b, out, outStride, r);
                 }
                 for (; b < bEnd; b++) out[b * outStride + r] = dot(seg, ro, x, b * cols, cols);
             }
         }
+    }
+
+    /** out[(b+k)*outStride + r] = W[r,:] . x[(b+k)*cols ..] for k in 0..3 (a separate method so that it is
+     *  invoked often and gets a normal (not OSR) JIT compilation even on the first long matmul call). */
+    private static void dot4(MemorySegment seg, long ro, int cols, float[] x, int b, float[] out, int outStride, int r) {
+        int nb = cols / QK;
+        int x0 = b * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        for (int ib = 0; ib < nb; ib++) {
+            long p = ro + (long) ib * BLOCK_BYTES;
+            FloatVector dv = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Half.SHORT_LE, p)));
+            int e = ib * QK;
+            for (int j = 0; j < QK / 2; j += L) {
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector lo = q.and(0x0F).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8).mul(dv);
+                FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_8).mul(dv);
+                int el = e + j, eh = e + QK / 2 + j;
+                a0 = lo.fma(FloatVector.fromArray(F, x, x0 + el), a0);
+                a1 = lo.fma(FloatVector.fromArray(F, x, x1 + el), a1);
+                a2 = lo.fma(FloatVector.fromArray(F, x, x2 + el), a2);
+                a3 = lo.fma(FloatVector.fromArray(F, x, x3 + el), a3);
+                a0 = hi.fma(FloatVector.fromArray(F, x, x0 + eh), a0);
+                a1 = hi.fma(FloatVector.fromArray(F, x, x1 + eh), a1);
+                a2 = hi.fma(FloatVector.fromArray(F, x, x2 + eh), a2);
+                a3 = hi.fma(FloatVector.fromArray(F, x, x3 + eh), a3);
+            }
+        }
+        Blocks.store4(out, b, outStride, r, a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
+                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD));
     }
 }

@@ -3,7 +3,9 @@ package io.jlm.core.quant;
 import io.jlm.core.tensor.GGMLType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -24,6 +26,9 @@ public final class Q4_1Kernel implements WeightKernel {
     static final int BLOCK_BYTES = 20;
 
     private static final boolean VEC = L >= 8 && L <= QK / 2;
+    private static final VectorSpecies<Integer> I = VEC ? VectorSpecies.of(int.class, F.vectorShape()) : null;
+    private static final int MAGIC = 0x4B000000;   // bits of 2^23
+    private static final float MAGIC_F = 8388608f;
 
     private Q4_1Kernel() {}
 
@@ -79,9 +84,10 @@ public final class Q4_1Kernel implements WeightKernel {
             float m = Float.float16ToFloat(seg.get(Half.SHORT_LE, p + 2));
             FloatVector sq = FloatVector.zero(F), sx = FloatVector.zero(F);
             for (int j = 0; j < QK / 2; j += L) {
-                ByteVector q = ByteVector.fromMemorySegment(B, seg, p + 4 + j, LE);
-                FloatVector lo = (FloatVector) q.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+                // nibbles widened once to int lanes; (2^23 + q) as float minus 2^23 is exactly q
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(B, seg, p + 4 + j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                FloatVector lo = q.and(0x0F).or(MAGIC).reinterpretAsFloats().sub(MAGIC_F);
+                FloatVector hi = q.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(MAGIC_F);
                 FloatVector xl = FloatVector.fromArray(F, x, xi + j);
                 FloatVector xh = FloatVector.fromArray(F, x, xi + QK / 2 + j);
                 sq = lo.fma(xl, sq);

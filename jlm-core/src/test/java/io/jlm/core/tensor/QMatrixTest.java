@@ -1,0 +1,97 @@
+package io.jlm.core.tensor;
+
+import io.jlm.core.parallel.ThreadPool;
+import io.jlm.core.quant.Kernels;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+@org.junit.jupiter.api.Timeout(60)
+class QMatrixTest {
+
+    /** Builds a rows x cols matrix of type t from random floats; returns it and its dequantized values (w). */
+    static QMatrix build(GGMLType t, int rows, int cols, Random rnd, float[] w) {
+        long rb = t.byteSize(cols);
+        MemorySegment whole = Arena.ofAuto().allocate(3 + rows * rb + 64);
+        MemorySegment data = whole.asSlice(3, rows * rb);   // unaligned start
+        float[] src = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) src[c] = (float) (rnd.nextGaussian() * (1 + r % 3));
+            Kernels.of(t).quantize(src, 0, cols, data, r * rb);
+        }
+        QMatrix m = new QMatrix(t, rows, cols, data);
+        // reference values: decode each element independently of the kernels' dot/matmul via dequantize of one row
+        for (int r = 0; r < rows; r++) m.row(r, w, r * cols);
+        return m;
+    }
+
+    static double[] ref(float[] w, int rows, int cols, float[] x, int xOff) {
+        double[] o = new double[rows * 2];
+        for (int r = 0; r < rows; r++) {
+            double s = 0, mag = 0;
+            for (int c = 0; c < cols; c++) {
+                s += (double) w[r * cols + c] * x[xOff + c];
+                mag += Math.abs((double) w[r * cols + c] * x[xOff + c]);
+            }
+            o[2 * r] = s;
+            o[2 * r + 1] = mag;
+        }
+        return o;
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"})
+    void matvecAndMatmulMatchScalarReference(GGMLType t) {
+        Random rnd = new Random(1234 + t.ordinal());
+        int rows = 37, cols = 160;
+        float[] w = new float[rows * cols];
+        QMatrix m = build(t, rows, cols, rnd, w);
+        for (int threads : new int[]{1, 2}) {
+            try (ThreadPool pool = new ThreadPool(threads)) {
+                for (ThreadPool p : new ThreadPool[]{pool, null}) {
+                    float[] x = new float[cols + 5];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                    float[] out = new float[rows];
+                    m.matvec(x, out, p);
+                    double[] ref = ref(w, rows, cols, x, 0);
+                    for (int r = 0; r < rows; r++) assertEquals(ref[2 * r], out[r], 1e-5 * ref[2 * r + 1], t + " matvec row " + r);
+                    float[] out2 = new float[rows + 4];
+                    m.matvec(x, 5, out2, 4, p);
+                    ref = ref(w, rows, cols, x, 5);
+                    for (int r = 0; r < rows; r++) assertEquals(ref[2 * r], out2[4 + r], 1e-5 * ref[2 * r + 1], t + " matvec(off) row " + r);
+
+                    for (int batch : new int[]{1, 4, 7}) {
+                        float[] xb = new float[batch * cols];
+                        for (int i = 0; i < xb.length; i++) xb[i] = (float) rnd.nextGaussian();
+                        float[] ob = new float[batch * rows];
+                        m.matmul(xb, batch, ob, p);
+                        for (int b = 0; b < batch; b++) {
+                            double[] rr = ref(w, rows, cols, xb, b * cols);
+                            for (int r = 0; r < rows; r++) {
+                                assertEquals(rr[2 * r], ob[b * rows + r], 1e-5 * rr[2 * r + 1],
+                                        t + " matmul threads=" + threads + " batch=" + batch + " b=" + b + " r=" + r);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "F16"})
+    void rejectsShortBuffers(GGMLType t) {
+        float[] w = new float[4 * 64];
+        QMatrix m = build(t, 4, 64, new Random(1), w);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.matvec(new float[63], new float[4], null));
+        assertTrue(e.getMessage().contains("64"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> m.matvec(new float[64], new float[3], null));
+        assertThrows(IllegalArgumentException.class, () -> m.matmul(new float[64 * 2 - 1], 2, new float[8], null));
+        assertThrows(IllegalArgumentException.class, () -> new QMatrix(t, 5, 64, m.data()));
+    }
+}
