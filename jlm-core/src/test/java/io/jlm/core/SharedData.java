@@ -6,30 +6,35 @@ import org.junit.jupiter.api.Assumptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Locates the read-only shared data folder (see /work/shared/README.md) for tests. */
+/**
+ * Locates the read-only shared test data folder (conformance models, llama.cpp references, tokenizer vectors; see
+ * /work/shared/README.md). Shared with the other modules' tests through jlm-core's test-jar.
+ */
 public final class SharedData {
     private SharedData() {}
 
-    /** The shared folder, or null if none is found. */
+    /**
+     * {@code JLM_SHARED} if that folder exists, else the first "shared" folder (holding "conformance") that is a
+     * sibling of the working dir or one of its ancestors, else /work/shared (which may be missing).
+     */
     public static Path root() {
         String env = System.getenv("JLM_SHARED");
         if (env != null && Files.isDirectory(Path.of(env))) return Path.of(env);
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
             Path s = p.resolveSibling("shared");
-            if (Files.isDirectory(s)) return s;
+            if (Files.isDirectory(s.resolve("conformance"))) return s;
         }
-        Path fallback = Path.of("/work/shared");
-        return Files.isDirectory(fallback) ? fallback : null;
+        return Path.of("/work/shared");
     }
 
-    /** A file under the shared folder; fails under CI=true when missing, otherwise skips the test. */
+    /** A file under the shared folder; when it is missing, fails under CI=true and skips the test otherwise. */
     public static Path require(String relative) {
-        Path root = root();
-        Path p = root == null ? null : root.resolve(relative);
-        if (p == null || !Files.exists(p)) {
-            String why = "shared test data missing: " + relative + " (set JLM_SHARED to the shared folder)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) Assertions.fail(why);
-            Assumptions.abort(why);
+        Path p = root().resolve(relative);
+        if (!Files.exists(p)) {
+            String msg = "shared test data missing: " + p + " (set JLM_SHARED to the shared data folder)";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) Assertions.fail(msg);
+            System.out.println("SKIP: " + msg);
+            Assumptions.abort(msg);
         }
         return p;
     }

@@ -2,6 +2,7 @@ package io.jlm.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jlm.core.SharedData;
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.formats.gguf.GGUFFile;
 import org.junit.jupiter.api.AfterAll;

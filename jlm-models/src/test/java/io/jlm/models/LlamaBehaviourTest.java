@@ -1,5 +1,6 @@
 package io.jlm.models;
 
+import io.jlm.core.SharedData;
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.core.tensor.GGMLType;
 import io.jlm.formats.gguf.GGUFFile;

@@ -1,5 +1,6 @@
 package io.jlm.tokenizers;
 
+import io.jlm.core.SharedData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -15,11 +16,11 @@ import static org.junit.jupiter.api.Assertions.*;
 class BpeConformanceTest {
 
     static BpeTokenizer vocab(String family) {
-        return (BpeTokenizer) SharedData.tokenizer("conformance/tokenizers/ggml-vocab-" + family + ".gguf");
+        return (BpeTokenizer) VocabTestData.tokenizer("conformance/tokenizers/ggml-vocab-" + family + ".gguf");
     }
 
-    static SharedData.Vectors vectors(String family) throws IOException {
-        SharedData.Vectors v = SharedData.vectors(family);
+    static VocabTestData.Vectors vectors(String family) throws IOException {
+        VocabTestData.Vectors v = VocabTestData.vectors(family);
         assertEquals(v.inputs().size(), v.expected().size(), "one expected line per test string");
         return v;
     }
@@ -28,7 +29,7 @@ class BpeConformanceTest {
     @ValueSource(strings = {"gpt-2", "llama-bpe", "qwen2", "falcon", "deepseek-llm", "deepseek-coder", "mpt", "starcoder", "refact"})
     void matchesLlamaCppVectors(String family) throws IOException {
         BpeTokenizer tok = vocab(family);
-        SharedData.Vectors v = vectors(family);
+        VocabTestData.Vectors v = vectors(family);
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < v.inputs().size(); i++) {
             String s = v.inputs().get(i);
@@ -45,7 +46,7 @@ class BpeConformanceTest {
     @ValueSource(strings = {"gpt-2", "llama-bpe", "qwen2", "falcon", "deepseek-llm", "deepseek-coder", "mpt", "starcoder", "refact"})
     void decodeRoundTrips(String family) throws IOException {
         BpeTokenizer tok = vocab(family);
-        SharedData.Vectors v = vectors(family);
+        VocabTestData.Vectors v = vectors(family);
         for (String s : v.inputs()) {
             assertEquals(s, tok.decode(tok.encode(s)), () -> family + ": round trip of " + escape(s));
         }

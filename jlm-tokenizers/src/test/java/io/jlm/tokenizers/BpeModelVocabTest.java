@@ -2,6 +2,7 @@ package io.jlm.tokenizers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jlm.core.SharedData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -16,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /** Real Llama-3 / Qwen2 vocabularies inside model files, against llama.cpp's prompt tokens in the manifest. */
 class BpeModelVocabTest {
     static BpeTokenizer model(String file) {
-        return (BpeTokenizer) SharedData.tokenizer("conformance/models/" + file);
+        return (BpeTokenizer) VocabTestData.tokenizer("conformance/models/" + file);
     }
 
     @ParameterizedTest

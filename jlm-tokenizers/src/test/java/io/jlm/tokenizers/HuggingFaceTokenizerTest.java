@@ -3,6 +3,7 @@ package io.jlm.tokenizers;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jlm.core.SharedData;
 import io.jlm.formats.gguf.GGUFMetadata;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,7 +46,7 @@ class HuggingFaceTokenizerTest {
     static Path toTokenizerJson(String family, Path dir) throws IOException {
         Path gguf = SharedData.require("conformance/tokenizers/ggml-vocab-" + family + ".gguf");
         ObjectNode root = JSON.createObjectNode();
-        GGUFMetadata md = SharedData.metadata(gguf);
+        GGUFMetadata md = VocabTestData.metadata(gguf);
         String[] tokens = md.getStringArray("tokenizer.ggml.tokens");
         int[] types = md.getIntArray("tokenizer.ggml.token_type");
         String[] merges = md.getStringArray("tokenizer.ggml.merges");
@@ -119,7 +120,7 @@ class HuggingFaceTokenizerTest {
     @ValueSource(strings = {"gpt-2", "llama-bpe", "qwen2"})
     void tokenizerJsonMatchesLlamaCppVectors(String family) throws IOException {
         BpeTokenizer tok = loadConverted(family);
-        SharedData.Vectors v = BpeConformanceTest.vectors(family);
+        VocabTestData.Vectors v = BpeConformanceTest.vectors(family);
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < v.inputs().size(); i++) {
             String s = v.inputs().get(i);

@@ -1,5 +1,6 @@
 package io.jlm.tokenizers;
 
+import io.jlm.core.SharedData;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -45,9 +46,9 @@ class NaiveSpmReferenceTest {
     @Test
     void matchesNaiveReferenceOnCorpusText() throws IOException {
         Path gguf = SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf");
-        Vocabulary v = Vocabulary.fromGGUF(SharedData.metadata(gguf));
-        Tokenizer t = SharedData.tokenizer(gguf);
-        List<String> texts = new ArrayList<>(SharedData.readInputs(
+        Vocabulary v = Vocabulary.fromGGUF(VocabTestData.metadata(gguf));
+        Tokenizer t = VocabTestData.tokenizer(gguf);
+        List<String> texts = new ArrayList<>(VocabTestData.readInputs(
                 SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf.inp")));
         String shakespeare = Files.readString(SharedData.require("corpora/tinyshakespeare.txt"));
         String wiki = Files.readString(SharedData.require("corpora/wikitext-2-valid.txt"));

@@ -2,6 +2,7 @@ package io.jlm.tokenizers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jlm.core.SharedData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -16,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class RealVocabTest {
 
     static Tokenizer load(String relative) {
-        return SharedData.tokenizer(relative);
+        return VocabTestData.tokenizer(relative);
     }
 
     @ParameterizedTest
@@ -41,7 +42,7 @@ class RealVocabTest {
     @Test
     void llamaSpmRoundTripsAllTestStrings() throws IOException {
         Tokenizer t = load("conformance/tokenizers/ggml-vocab-llama-spm.gguf");
-        for (String s : SharedData.readInputs(SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf.inp"))) {
+        for (String s : VocabTestData.readInputs(SharedData.require("conformance/tokenizers/ggml-vocab-llama-spm.gguf.inp"))) {
             assertEquals(s, t.decode(t.encode(s, true, false)), () -> "round trip of " + TokenizerConformanceTest.preview(s));
         }
         assertArrayEquals(new int[]{1, 15043, 3186}, t.encode("Hello world", true, true));

@@ -47,7 +47,7 @@ class StreamingDecoderTest {
 
     @Test
     void streamsLlamaByteFallbackTokens() throws IOException {
-        Tokenizer t = SharedData.tokenizer("conformance/tokenizers/ggml-vocab-llama-spm.gguf");
+        Tokenizer t = VocabTestData.tokenizer("conformance/tokenizers/ggml-vocab-llama-spm.gguf");
         // llama.cpp test vector: " this is 🦙.cpp" -> 29871 445 338 29871 243 162 169 156 29889 8223 (🦙 as 4 byte tokens)
         int[] ids = {1, 29871, 445, 338, 29871, 243, 162, 169, 156, 29889, 8223};
         StreamingDecoder d = new StreamingDecoder(t);

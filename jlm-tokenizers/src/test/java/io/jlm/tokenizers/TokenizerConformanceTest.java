@@ -1,5 +1,6 @@
 package io.jlm.tokenizers;
 
+import io.jlm.core.SharedData;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
@@ -44,14 +45,14 @@ class TokenizerConformanceTest {
         Tokenizer tok;
         RuntimeException loadError = null;
         try {
-            SharedData.Vectors v = SharedData.vectors(gguf);
+            VocabTestData.Vectors v = VocabTestData.vectors(gguf);
             inputs = v.inputs();
             expected = v.expected();
         } catch (IOException e) {
             throw new RuntimeException(e);
         }
         try {
-            tok = SharedData.tokenizer(gguf);
+            tok = VocabTestData.tokenizer(gguf);
         } catch (RuntimeException e) {
             tok = null;
             loadError = e;

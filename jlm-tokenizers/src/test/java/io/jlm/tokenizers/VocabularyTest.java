@@ -1,5 +1,6 @@
 package io.jlm.tokenizers;
 
+import io.jlm.core.SharedData;
 import io.jlm.formats.gguf.GGUFValue;
 import io.jlm.tokenizers.Vocabulary.Fragment;
 import io.jlm.tokenizers.Vocabulary.Text;
@@ -62,7 +63,7 @@ class VocabularyTest {
 
     @Test
     void qwen2EndOfGeneration() throws IOException {
-        Vocabulary v = Vocabulary.fromGGUF(SharedData.metadata(SharedData.require("conformance/tokenizers/ggml-vocab-qwen2.gguf")));
+        Vocabulary v = Vocabulary.fromGGUF(VocabTestData.metadata(SharedData.require("conformance/tokenizers/ggml-vocab-qwen2.gguf")));
         int endOfText = v.id("<|endoftext|>"), imStart = v.id("<|im_start|>"), imEnd = v.id("<|im_end|>");
         assertEquals(151643, endOfText);
         assertEquals(151644, imStart);

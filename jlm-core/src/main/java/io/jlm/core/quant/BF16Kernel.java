@@ -105,9 +105,6 @@ public final class BF16Kernel implements WeightKernel {
             s2 += w * x[x2 + i];
             s3 += w * x[x3 + i];
         }
-        out[b * outStride + r] = s0;
-        out[(b + 1) * outStride + r] = s1;
-        out[(b + 2) * outStride + r] = s2;
-        out[(b + 3) * outStride + r] = s3;
+        Blocks.store4(out, b, outStride, r, s0, s1, s2, s3);
     }
 }

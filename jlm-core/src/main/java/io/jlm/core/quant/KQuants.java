@@ -183,14 +183,7 @@ final class KQuants {
      * Returns the scale (0 for an all-zero group).
      */
     static float fitSymmetricIterative(int n, int nmax, float[] x, int xo, int[] l) {
-        float max = 0, amax = 0;
-        for (int i = 0; i < n; i++) {
-            float ax = Math.abs(x[xo + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[xo + i];
-            }
-        }
+        float max = Blocks.signedAbsMax(x, xo, n), amax = Math.abs(max);
         if (amax < GROUP_MAX_EPS) {
             for (int i = 0; i < n; i++) l[i] = 0;
             return 0f;
@@ -236,14 +229,7 @@ final class KQuants {
      * {@code -(nmax + 0.1*is)/max} for is in [-9, 9] and keeps the best x^2-weighted least-squares scale.
      */
     static float fitSymmetricSearch(int n, int nmax, float[] x, int xo) {
-        float max = 0, amax = 0;
-        for (int i = 0; i < n; i++) {
-            float ax = Math.abs(x[xo + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[xo + i];
-            }
-        }
+        float max = Blocks.signedAbsMax(x, xo, n), amax = Math.abs(max);
         if (amax < GROUP_MAX_EPS) return 0f;
         float bestScale = 0, best = 0;
         for (int t = 0; t <= 19; t++) {

@@ -5,12 +5,15 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
+
+import static io.jlm.core.quant.Blocks.B;
+import static io.jlm.core.quant.Blocks.F;
+import static io.jlm.core.quant.Blocks.L;
+import static io.jlm.core.quant.Blocks.LE;
 
 /**
  * Kernel for {@link GGMLType#Q4_0}: blocks of 32 elements in 18 bytes: f16 scale {@code d}, then 16 bytes
@@ -22,11 +25,7 @@ public final class Q4_0Kernel implements WeightKernel {
     static final int QK = 32;
     static final int BLOCK_BYTES = 18;
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int L = F.length();
     private static final boolean VEC = L >= 8 && L <= QK / 2;
-    private static final VectorSpecies<Byte> B = VEC ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final VectorSpecies<Integer> I = VEC ? VectorSpecies.of(int.class, F.vectorShape()) : null;
     /** Bits of 2^23 as float: OR-ing a small integer q into the mantissa gives the float 2^23 + q. */
     private static final int MAGIC = 0x4B000000;
@@ -36,13 +35,8 @@ public final class Q4_0Kernel implements WeightKernel {
 
     @Override public GGMLType type() { return GGMLType.Q4_0; }
 
-    private static int blocks(int n) {
-        if (n % QK != 0) throw new IllegalArgumentException("Q4_0: element count " + n + " is not a multiple of " + QK);
-        return n / QK;
-    }
-
     @Override public void dequantize(MemorySegment seg, long offset, float[] out, int outOff, int n) {
-        int nb = blocks(n);
+        int nb = Blocks.count(GGMLType.Q4_0, n, QK);
         for (int ib = 0; ib < nb; ib++) {
             long p = offset + (long) ib * BLOCK_BYTES;
             float d = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
@@ -66,7 +60,7 @@ public final class Q4_0Kernel implements WeightKernel {
     }
 
     @Override public float dot(MemorySegment seg, long offset, float[] x, int xOff, int n) {
-        int nb = blocks(n);
+        int nb = Blocks.count(GGMLType.Q4_0, n, QK);
         if (!VEC) {
             float s = 0f;
             for (int ib = 0; ib < nb; ib++) {
@@ -124,20 +118,13 @@ public final class Q4_0Kernel implements WeightKernel {
 
     /** ggml quantize_row_q4_0_ref: d = (value with the largest magnitude) / -8, q = min(15, (int)(x/d + 8.5)). */
     @Override public void quantize(float[] src, int srcOff, int n, MemorySegment dst, long offset) {
-        int nb = blocks(n);
+        int nb = Blocks.count(GGMLType.Q4_0, n, QK);
         for (int ib = 0; ib < nb; ib++) {
             int s = srcOff + ib * QK;
             long p = offset + (long) ib * BLOCK_BYTES;
-            float amax = 0f, max = 0f;
-            for (int j = 0; j < QK; j++) {
-                float v = src[s + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
+            float max = Blocks.signedAbsMax(src, s, QK);
             float d = max / -8f;
-            float id = d != 0f ? 1f / d : 0f;
+            float id = Blocks.inverse(d);
             dst.set(Half.SHORT_LE, p, Float.floatToFloat16(d));
             for (int j = 0; j < QK / 2; j++) {
                 int q0 = Math.min(15, (byte) (int) (src[s + j] * id + 8.5f));
@@ -154,7 +141,7 @@ public final class Q4_0Kernel implements WeightKernel {
             WeightKernel.super.matmul(seg, offset, rowBytes, rowFrom, rowTo, cols, x, batch, out, outStride, scratch);
             return;
         }
-        blocks(cols); // validates cols
+        Blocks.count(GGMLType.Q4_0, cols, QK); // validates cols
         int tile = MatmulTiles.batchTile(cols);
         for (int bt = 0; bt < batch; bt += tile) {
             int bEnd = Math.min(batch, bt + tile);
@@ -194,9 +181,7 @@ public final class Q4_0Kernel implements WeightKernel {
                 a3 = hi.fma(FloatVector.fromArray(F, x, x3 + eh), a3);
             }
         }
-        out[b * outStride + r] = a0.reduceLanes(VectorOperators.ADD);
-        out[(b + 1) * outStride + r] = a1.reduceLanes(VectorOperators.ADD);
-        out[(b + 2) * outStride + r] = a2.reduceLanes(VectorOperators.ADD);
-        out[(b + 3) * outStride + r] = a3.reduceLanes(VectorOperators.ADD);
+        Blocks.store4(out, b, outStride, r, a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
+                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD));
     }
 }

@@ -5,12 +5,15 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
+
+import static io.jlm.core.quant.Blocks.B;
+import static io.jlm.core.quant.Blocks.F;
+import static io.jlm.core.quant.Blocks.L;
+import static io.jlm.core.quant.Blocks.LE;
 
 /**
  * Kernel for {@link GGMLType#Q4_1}: blocks of 32 elements in 20 bytes: f16 scale {@code d}, f16 min {@code m},
@@ -22,11 +25,7 @@ public final class Q4_1Kernel implements WeightKernel {
     static final int QK = 32;
     static final int BLOCK_BYTES = 20;
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int L = F.length();
     private static final boolean VEC = L >= 8 && L <= QK / 2;
-    private static final VectorSpecies<Byte> B = VEC ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final VectorSpecies<Integer> I = VEC ? VectorSpecies.of(int.class, F.vectorShape()) : null;
     private static final int MAGIC = 0x4B000000;   // bits of 2^23
     private static final float MAGIC_F = 8388608f;
@@ -35,13 +34,8 @@ public final class Q4_1Kernel implements WeightKernel {
 
     @Override public GGMLType type() { return GGMLType.Q4_1; }
 
-    private static int blocks(int n) {
-        if (n % QK != 0) throw new IllegalArgumentException("Q4_1: element count " + n + " is not a multiple of " + QK);
-        return n / QK;
-    }
-
     @Override public void dequantize(MemorySegment seg, long offset, float[] out, int outOff, int n) {
-        int nb = blocks(n);
+        int nb = Blocks.count(GGMLType.Q4_1, n, QK);
         for (int ib = 0; ib < nb; ib++) {
             long p = offset + (long) ib * BLOCK_BYTES;
             float d = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
@@ -66,7 +60,7 @@ public final class Q4_1Kernel implements WeightKernel {
     }
 
     @Override public float dot(MemorySegment seg, long offset, float[] x, int xOff, int n) {
-        int nb = blocks(n);
+        int nb = Blocks.count(GGMLType.Q4_1, n, QK);
         if (!VEC) {
             float s = 0f;
             for (int ib = 0; ib < nb; ib++) {
@@ -108,18 +102,13 @@ public final class Q4_1Kernel implements WeightKernel {
 
     /** ggml quantize_row_q4_1_ref: d = (max-min)/15, m = min, q = min(15, (int)((x-min)/d + 0.5)). */
     @Override public void quantize(float[] src, int srcOff, int n, MemorySegment dst, long offset) {
-        int nb = blocks(n);
+        int nb = Blocks.count(GGMLType.Q4_1, n, QK);
         for (int ib = 0; ib < nb; ib++) {
             int s = srcOff + ib * QK;
             long p = offset + (long) ib * BLOCK_BYTES;
-            float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
-            for (int j = 0; j < QK; j++) {
-                float v = src[s + j];
-                if (v < min) min = v;
-                if (v > max) max = v;
-            }
+            float min = Blocks.min(src, s, QK), max = Blocks.max(src, s, QK);
             float d = (max - min) / 15f;
-            float id = d != 0f ? 1f / d : 0f;
+            float id = Blocks.inverse(d);
             dst.set(Half.SHORT_LE, p, Float.floatToFloat16(d));
             dst.set(Half.SHORT_LE, p + 2, Float.floatToFloat16(min));
             for (int j = 0; j < QK / 2; j++) {

@@ -4,11 +4,13 @@ import io.jlm.core.tensor.GGMLType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
+
+import static io.jlm.core.quant.Blocks.B;
+import static io.jlm.core.quant.Blocks.F;
+import static io.jlm.core.quant.Blocks.L;
+import static io.jlm.core.quant.Blocks.LE;
 
 /**
  * Kernel for {@link GGMLType#Q8_0}: blocks of 32 elements in 34 bytes: f16 scale {@code d}, then 32 int8
@@ -20,24 +22,15 @@ public final class Q8_0Kernel implements WeightKernel {
     static final int QK = 32;
     static final int BLOCK_BYTES = 34;
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int L = F.length();
     /** Vector paths need a byte species with L lanes (at least 64 bits). */
     private static final boolean VEC = L >= 8 && L <= QK;
-    private static final VectorSpecies<Byte> B = VEC ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Q8_0Kernel() {}
 
     @Override public GGMLType type() { return GGMLType.Q8_0; }
 
-    private static int blocks(int n) {
-        if (n % QK != 0) throw new IllegalArgumentException("Q8_0: element count " + n + " is not a multiple of " + QK);
-        return n / QK;
-    }
-
     @Override public void dequantize(MemorySegment seg, long offset, float[] out, int outOff, int n) {
-        int nb = blocks(n);
+        int nb = Blocks.count(GGMLType.Q8_0, n, QK);
         for (int ib = 0; ib < nb; ib++) {
             long p = offset + (long) ib * BLOCK_BYTES;
             float d = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
@@ -55,7 +48,7 @@ public final class Q8_0Kernel implements WeightKernel {
     }
 
     @Override public float dot(MemorySegment seg, long offset, float[] x, int xOff, int n) {
-        int nb = blocks(n);
+        int nb = Blocks.count(GGMLType.Q8_0, n, QK);
         if (!VEC) {
             float s = 0f;
             for (int ib = 0; ib < nb; ib++) {
@@ -99,14 +92,14 @@ public final class Q8_0Kernel implements WeightKernel {
 
     /** ggml quantize_row_q8_0_ref: d = amax/127, q = roundf(x/d). */
     @Override public void quantize(float[] src, int srcOff, int n, MemorySegment dst, long offset) {
-        int nb = blocks(n);
+        int nb = Blocks.count(GGMLType.Q8_0, n, QK);
         for (int ib = 0; ib < nb; ib++) {
             int s = srcOff + ib * QK;
             long p = offset + (long) ib * BLOCK_BYTES;
             float amax = 0f;
             for (int j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(src[s + j]));
             float d = amax / 127f;
-            float id = d != 0f ? 1f / d : 0f;
+            float id = Blocks.inverse(d);
             dst.set(Half.SHORT_LE, p, Float.floatToFloat16(d));
             for (int j = 0; j < QK; j++) {
                 dst.set(java.lang.foreign.ValueLayout.JAVA_BYTE, p + 2 + j, (byte) Half.roundf(src[s + j] * id));
@@ -121,7 +114,7 @@ public final class Q8_0Kernel implements WeightKernel {
             WeightKernel.super.matmul(seg, offset, rowBytes, rowFrom, rowTo, cols, x, batch, out, outStride, scratch);
             return;
         }
-        blocks(cols); // validates cols
+        Blocks.count(GGMLType.Q8_0, cols, QK); // validates cols
         int tile = MatmulTiles.batchTile(cols);
         for (int bt = 0; bt < batch; bt += tile) {
             int bEnd = Math.min(batch, bt + tile);
@@ -155,9 +148,7 @@ public final class Q8_0Kernel implements WeightKernel {
                 a3 = w.fma(FloatVector.fromArray(F, x, x3 + e + j), a3);
             }
         }
-        out[b * outStride + r] = a0.reduceLanes(VectorOperators.ADD);
-        out[(b + 1) * outStride + r] = a1.reduceLanes(VectorOperators.ADD);
-        out[(b + 2) * outStride + r] = a2.reduceLanes(VectorOperators.ADD);
-        out[(b + 3) * outStride + r] = a3.reduceLanes(VectorOperators.ADD);
+        Blocks.store4(out, b, outStride, r, a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
+                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD));
     }
 }

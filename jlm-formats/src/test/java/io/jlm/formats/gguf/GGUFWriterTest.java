@@ -1,7 +1,7 @@
 package io.jlm.formats.gguf;
 
 import io.jlm.core.tensor.GGMLType;
-import io.jlm.formats.SharedData;
+import io.jlm.core.SharedData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -10,6 +10,7 @@ import io.jlm.models.LanguageModel;
 import io.jlm.models.ModelConfig;
 import io.jlm.models.ModelFormatException;
 import io.jlm.models.ModelState;
+import io.jlm.models.OwnedResource;
 import io.jlm.models.WeightSource;
 
 import java.util.ArrayList;
@@ -29,7 +30,7 @@ public final class MambaModel implements LanguageModel {
     private final MambaWeights weights;
     private final ThreadPool pool;
     private final ModelConfig modelConfig;
-    private volatile AutoCloseable resource;
+    private final OwnedResource resource = new OwnedResource();
 
     public MambaModel(MambaConfig config, MambaWeights weights, ThreadPool pool) {
         if (pool == null) throw new IllegalArgumentException("pool must not be null");
@@ -51,7 +52,7 @@ public final class MambaModel implements LanguageModel {
 
     /** Makes {@link #close()} also close {@code r} (e.g. the mapped GGUF file holding the weights). */
     public MambaModel closing(AutoCloseable r) {
-        this.resource = r;
+        resource.set(r);
         return this;
     }
 
@@ -91,15 +92,7 @@ public final class MambaModel implements LanguageModel {
 
     @Override
     public void close() {
-        AutoCloseable r = resource;
-        resource = null;
-        if (r != null) {
-            try {
-                r.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("closing model resources failed: " + e.getMessage(), e);
-            }
-        }
+        resource.close();
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.jlm.models.mamba;
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.core.tensor.QMatrix;
 import io.jlm.models.ModelState;
+import io.jlm.models.ops.Ops;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -120,12 +121,12 @@ public final class MambaState implements ModelState {
             position += T;
             if (allLogits) {
                 for (int t = 0; t < T; t++) {
-                    MambaOps.rmsnorm(xn, t * c.dim(), x, t * c.dim(), w.outputNorm(), c.dim(), c.eps());
+                    Ops.rmsnorm(xn, t * c.dim(), x, t * c.dim(), w.outputNorm(), c.dim(), c.eps());
                 }
                 mul(w.output(), xn, T, logitsChunk);
                 System.arraycopy(logitsChunk, 0, result, start * vocab, T * vocab);
             } else if (start + T == n) {
-                MambaOps.rmsnorm(xn, 0, x, (T - 1) * c.dim(), w.outputNorm(), c.dim(), c.eps());
+                Ops.rmsnorm(xn, 0, x, (T - 1) * c.dim(), w.outputNorm(), c.dim(), c.eps());
                 w.output().matvec(xn, result, pool);
             }
         }
@@ -143,7 +144,7 @@ public final class MambaState implements ModelState {
         for (int t = 0; t < T; t++) w.tokenEmbedding().row(tokens[start + t], x, t * dim);
         for (int l = 0; l < c.layers(); l++) {
             MambaWeights.Layer L = w.layers().get(l);
-            for (int t = 0; t < T; t++) MambaOps.rmsnorm(xn, t * dim, x, t * dim, L.norm(), dim, c.eps());
+            for (int t = 0; t < T; t++) Ops.rmsnorm(xn, t * dim, x, t * dim, L.norm(), dim, c.eps());
             mul(L.in(), xn, T, xz);
             curLayer = l;
             curT = T;
@@ -152,16 +153,16 @@ public final class MambaState implements ModelState {
             for (int t = 0; t < T; t++) {
                 int o = t * nx;
                 if (c.dtBcRms()) {
-                    MambaOps.rmsnormNoWeight(xdb, o, dtRank, c.eps());
-                    MambaOps.rmsnormNoWeight(xdb, o + dtRank, dState, c.eps());
-                    MambaOps.rmsnormNoWeight(xdb, o + dtRank + dState, dState, c.eps());
+                    Ops.rmsnormNoWeight(xdb, o, dtRank, c.eps());
+                    Ops.rmsnormNoWeight(xdb, o + dtRank, dState, c.eps());
+                    Ops.rmsnormNoWeight(xdb, o + dtRank + dState, dState, c.eps());
                 }
                 System.arraycopy(xdb, o, dtIn, t * dtRank, dtRank);
             }
             mul(L.dtProj(), dtIn, T, dt);
             pool.parallelFor(dInner, scanBody);
             mul(L.out(), y, T, out);
-            MambaOps.addInPlace(x, out, T * dim);
+            Ops.addInPlace(x, out, T * dim);
         }
     }
 
@@ -182,7 +183,7 @@ public final class MambaState implements ModelState {
                     float v = idx < 0 ? st[(t + k) * dInner + ch] : xz[idx * stride + ch];
                     sum += cw[wo + k] * v;
                 }
-                xc[t * dInner + ch] = MambaOps.silu(sum);
+                xc[t * dInner + ch] = Ops.silu(sum);
             }
         }
         // new state = last K-1 entries of (old state ++ chunk inputs); ascending k reads before overwriting
@@ -206,7 +207,7 @@ public final class MambaState implements ModelState {
         for (int ch = from; ch < to; ch++) {
             int ho = ch * dState;
             for (int t = 0; t < T; t++) {
-                float d = MambaOps.softplus(dt[t * dInner + ch] + dtb[ch]);
+                float d = Ops.softplus(dt[t * dInner + ch] + dtb[ch]);
                 float xv = xc[t * dInner + ch];
                 float dx = d * xv;
                 int r = t * nx;
@@ -226,7 +227,7 @@ public final class MambaState implements ModelState {
                     acc += hs * xdb[r + cOff + s];
                 }
                 float z = xz[t * 2 * dInner + dInner + ch];
-                y[t * dInner + ch] = (acc + D[ch] * xv) * MambaOps.silu(z);
+                y[t * dInner + ch] = (acc + D[ch] * xv) * Ops.silu(z);
             }
         }
     }

@@ -3,6 +3,7 @@ package io.jlm.models.transformer;
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.core.tensor.GGMLType;
 import io.jlm.core.tensor.QMatrix;
+import io.jlm.models.ops.Ops;
 import io.jlm.models.state.KvCache;
 
 import java.util.Arrays;

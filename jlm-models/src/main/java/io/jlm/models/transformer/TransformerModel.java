@@ -5,6 +5,7 @@ import io.jlm.core.tensor.GGMLType;
 import io.jlm.models.LanguageModel;
 import io.jlm.models.ModelConfig;
 import io.jlm.models.ModelState;
+import io.jlm.models.OwnedResource;
 
 /**
  * A decoder-only transformer (llama, qwen2, qwen3, phi3, gemma2, ...): one block implementation parameterised by
@@ -16,7 +17,7 @@ public final class TransformerModel implements LanguageModel {
     private final TransformerWeights weights;
     private final ThreadPool pool;
     private final ModelConfig modelConfig;
-    private volatile AutoCloseable resource;
+    private final OwnedResource resource = new OwnedResource();
 
     public TransformerModel(TransformerConfig config, TransformerWeights weights, ThreadPool pool) {
         this.config = config;
@@ -27,7 +28,7 @@ public final class TransformerModel implements LanguageModel {
 
     /** Makes {@link #close()} also close {@code r} (e.g. the mapped GGUF file holding the weights). */
     public TransformerModel closing(AutoCloseable r) {
-        this.resource = r;
+        resource.set(r);
         return this;
     }
 
@@ -67,15 +68,7 @@ public final class TransformerModel implements LanguageModel {
 
     @Override
     public void close() {
-        AutoCloseable r = resource;
-        resource = null;
-        if (r != null) {
-            try {
-                r.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("closing model resources failed: " + e.getMessage(), e);
-            }
-        }
+        resource.close();
     }
 
     @Override

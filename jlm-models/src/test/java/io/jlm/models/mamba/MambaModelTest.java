@@ -3,7 +3,7 @@ package io.jlm.models.mamba;
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.formats.gguf.GGUFFile;
 import io.jlm.models.ModelFormatException;
-import io.jlm.models.SharedData;
+import io.jlm.core.SharedData;
 import io.jlm.models.WeightSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;

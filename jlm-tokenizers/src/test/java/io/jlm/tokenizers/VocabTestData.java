@@ -1,9 +1,8 @@
 package io.jlm.tokenizers;
 
+import io.jlm.core.SharedData;
 import io.jlm.formats.gguf.GGUFFile;
 import io.jlm.formats.gguf.GGUFMetadata;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,35 +16,11 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Locates the read-only shared conformance data ({@code JLM_SHARED}, a sibling "shared" dir, or /work/shared), reads
- * llama.cpp's tokenizer test vectors, and loads each GGUF tokenizer once per test run.
+ * Tokenizer test data from the shared folder (located by {@link SharedData}): reads llama.cpp's tokenizer test
+ * vectors, and loads each GGUF tokenizer once per test run.
  */
-final class SharedData {
-    private SharedData() {}
-
-    static Path root() {
-        String env = System.getenv("JLM_SHARED");
-        if (env != null && Files.isDirectory(Path.of(env))) return Path.of(env);
-        Path dir = Path.of("").toAbsolutePath();
-        while (dir != null) {
-            Path s = dir.resolve("shared");
-            if (Files.isDirectory(s.resolve("conformance"))) return s;
-            dir = dir.getParent();
-        }
-        return Path.of("/work/shared");
-    }
-
-    /** A file under the shared folder; skips the test (fails under CI=true) when it is missing. */
-    static Path require(String relative) {
-        Path p = root().resolve(relative);
-        if (!Files.exists(p)) {
-            String msg = "shared test data missing: " + p;
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) Assertions.fail(msg);
-            System.out.println("SKIP: " + msg);
-            Assumptions.abort(msg);
-        }
-        return p;
-    }
+final class VocabTestData {
+    private VocabTestData() {}
 
     // ---- tokenizers, loaded once per JVM (the vocabulary files are large) ----
 
@@ -70,7 +45,7 @@ final class SharedData {
 
     /** The tokenizer of a GGUF file under the shared folder (skips when missing). */
     static Tokenizer tokenizer(String relative) {
-        return tokenizer(require(relative));
+        return tokenizer(SharedData.require(relative));
     }
 
     // ---- llama.cpp's tokenizer test vectors: ggml-vocab-X.gguf.inp / .out ----
@@ -82,7 +57,7 @@ final class SharedData {
 
     /** The vectors of {@code conformance/tokenizers/ggml-vocab-<family>.gguf}. */
     static Vectors vectors(String family) throws IOException {
-        return vectors(require("conformance/tokenizers/ggml-vocab-" + family + ".gguf"));
+        return vectors(SharedData.require("conformance/tokenizers/ggml-vocab-" + family + ".gguf"));
     }
 
     /** The vectors next to a GGUF vocabulary ({@code <gguf>.inp}, {@code <gguf>.out}). */

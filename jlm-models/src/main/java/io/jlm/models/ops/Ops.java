@@ -1,17 +1,17 @@
-package io.jlm.models.transformer;
+package io.jlm.models.ops;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Element-wise float32 kernels of the transformer block (one method per kernel, no allocation). */
-final class Ops {
+/** Element-wise float32 kernels of the transformer and Mamba blocks (one method per kernel, no allocation). */
+public final class Ops {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private Ops() {}
 
     /** out[oOff+i] = x[xOff+i] / rms(x) * w[i]; {@code out} may alias {@code x}. */
-    static void rmsnorm(float[] out, int oOff, float[] x, int xOff, float[] w, int n, float eps) {
+    public static void rmsnorm(float[] out, int oOff, float[] x, int xOff, float[] w, int n, float eps) {
         int i = 0;
         int step = F.length();
         FloatVector acc = FloatVector.zero(F);
@@ -24,14 +24,21 @@ final class Ops {
         float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
         i = 0;
         for (int bound = n - n % step; i < bound; i += step) {
-            FloatVector v = FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, w, i));
-            v.intoArray(out, oOff + i);
+            FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, w, i)).intoArray(out, oOff + i);
         }
         for (; i < n; i++) out[oOff + i] = x[xOff + i] * scale * w[i];
     }
 
+    /** x[off+i] /= rms(x[off .. off+n)), in place, no weight. */
+    public static void rmsnormNoWeight(float[] x, int off, int n, float eps) {
+        double ss = 0;
+        for (int i = 0; i < n; i++) ss += (double) x[off + i] * x[off + i];
+        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) x[off + i] *= scale;
+    }
+
     /** y[i] += x[i] for i in [0,n). */
-    static void addInPlace(float[] y, float[] x, int n) {
+    public static void addInPlace(float[] y, float[] x, int n) {
         int i = 0;
         int step = F.length();
         for (int bound = n - n % step; i < bound; i += step) {
@@ -41,12 +48,12 @@ final class Ops {
     }
 
     /** y[yOff+i] += b[i] for i in [0,n). */
-    static void addBias(float[] y, int yOff, float[] b, int n) {
+    public static void addBias(float[] y, int yOff, float[] b, int n) {
         for (int i = 0; i < n; i++) y[yOff + i] += b[i];
     }
 
     /** x[off+i] *= s for i in [0,n). */
-    static void scale(float[] x, int off, int n, float s) {
+    public static void scale(float[] x, int off, int n, float s) {
         int i = 0;
         int step = F.length();
         for (int bound = n - n % step; i < bound; i += step) {
@@ -56,7 +63,7 @@ final class Ops {
     }
 
     /** out[oOff+i] = silu(g[gOff+i]) * u[uOff+i]. */
-    static void siluMul(float[] out, int oOff, float[] g, int gOff, float[] u, int uOff, int n) {
+    public static void siluMul(float[] out, int oOff, float[] g, int gOff, float[] u, int uOff, int n) {
         for (int i = 0; i < n; i++) {
             float a = g[gOff + i];
             out[oOff + i] = a / (1f + (float) Math.exp(-a)) * u[uOff + i];
@@ -64,7 +71,7 @@ final class Ops {
     }
 
     /** out[oOff+i] = gelu_tanh(g[gOff+i]) * u[uOff+i]. */
-    static void geluMul(float[] out, int oOff, float[] g, int gOff, float[] u, int uOff, int n) {
+    public static void geluMul(float[] out, int oOff, float[] g, int gOff, float[] u, int uOff, int n) {
         final float c = 0.7978845608028654f; // sqrt(2/pi)
         for (int i = 0; i < n; i++) {
             float a = g[gOff + i];
@@ -73,8 +80,17 @@ final class Ops {
     }
 
     /** x[off+i] = cap * tanh(x[off+i] / cap). */
-    static void softcap(float[] x, int off, int n, float cap) {
+    public static void softcap(float[] x, int off, int n, float cap) {
         float inv = 1f / cap;
         for (int i = 0; i < n; i++) x[off + i] = cap * (float) Math.tanh(x[off + i] * inv);
+    }
+
+    public static float silu(float a) {
+        return a / (1f + (float) Math.exp(-a));
+    }
+
+    /** log(1 + e^a), linear above 20 (as llama.cpp's ssm_scan). */
+    public static float softplus(float a) {
+        return a > 20f ? a : (float) Math.log1p(Math.exp(a));
     }
 }
