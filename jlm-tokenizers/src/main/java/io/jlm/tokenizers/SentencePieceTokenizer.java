@@ -5,7 +5,6 @@ import io.jlm.formats.gguf.GGUFMetadata;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.PriorityQueue;
 
 /**
  * SentencePiece (BPE-by-score) tokenizer for GGUF vocabularies with {@code tokenizer.ggml.model = "llama"}
@@ -33,6 +32,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final byte[][] pieces;
     /** Token id of each byte value, via {@code <0xXX>} or a single-character token, else the unknown token, else -1. */
     private final int[] byteTokens = new int[256];
+    /** Every pair of code points that occur next to each other inside some token's text. */
+    private final LongHashSet adjacentPairs = new LongHashSet();
 
     public SentencePieceTokenizer(GGUFMetadata md) {
         this(Vocabulary.fromGGUF(md));
@@ -50,6 +51,16 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 case Vocabulary.TYPE_BYTE -> new byte[]{(byte) parseByteToken(text, id)};
                 default -> new byte[0];
             };
+        }
+        for (int id = 0; id < n; id++) {
+            String text = vocab.text(id);
+            int prevCp = -1;
+            for (int i = 0; i < text.length(); ) {
+                int cp = text.codePointAt(i);
+                if (prevCp >= 0) adjacentPairs.add(pairKey(prevCp, cp));
+                prevCp = cp;
+                i += Character.charCount(cp);
+            }
         }
         for (int b = 0; b < 256; b++) {
             int id = vocab.id(String.format("<0x%02X>", b));
@@ -104,15 +115,12 @@ public final class SentencePieceTokenizer implements Tokenizer {
         return out.toArray();
     }
 
-    /** A candidate merge of two adjacent symbols. */
-    private record Bigram(int left, int right, float score, int length) {}
-
-    private static final java.util.Comparator<Bigram> ORDER = (a, b) -> {
-        int c = Float.compare(b.score, a.score);          // higher score first
-        return c != 0 ? c : Integer.compare(a.left, b.left); // then leftmost
-    };
-
-    /** Tokenizes one fragment whose spaces are already escaped; appends to out. */
+    /**
+     * Tokenizes one fragment whose spaces are already escaped; appends to out. The fragment is first cut between
+     * adjacent code points that occur next to each other in no vocabulary token: no merge can cross such a cut
+     * (every merged symbol is a token), so merging each piece on its own gives exactly the result of merging the whole
+     * fragment with one queue, with small queues instead of one the size of the text.
+     */
     private void tokenizeFragment(String text, IntList out) {
         int len = text.length();
         if (len == 0) return;
@@ -120,21 +128,40 @@ public final class SentencePieceTokenizer implements Tokenizer {
         int nSym = text.codePointCount(0, len);
         int[] start = new int[nSym], length = new int[nSym], prev = new int[nSym], next = new int[nSym];
         for (int i = 0, pos = 0; i < nSym; i++) {
-            int cp = text.codePointAt(pos);
-            int cl = Character.charCount(cp);
+            int cl = Character.charCount(text.codePointAt(pos));
             start[i] = pos;
             length[i] = cl;
-            prev[i] = i - 1;
-            next[i] = i + 1 < nSym ? i + 1 : -1;
             pos += cl;
         }
-        PriorityQueue<Bigram> queue = new PriorityQueue<>(Math.max(1, nSym), ORDER);
-        for (int i = 1; i < nSym; i++) tryAddBigram(text, start, length, i - 1, i, queue);
-        while (!queue.isEmpty()) {
-            Bigram bg = queue.poll();
-            int l = bg.left, r = bg.right;
+        BigramQueue queue = new BigramQueue(64);
+        int from = 0;
+        int prevCp = text.codePointAt(0);
+        for (int i = 1; i <= nSym; i++) {
+            int cp = i < nSym ? text.codePointAt(start[i]) : -1;
+            if (i == nSym || !adjacentPairs.contains(pairKey(prevCp, cp))) {
+                mergePiece(text, start, length, prev, next, from, i, queue);
+                emit(text, start, length, next, from, out);
+                from = i;
+            }
+            prevCp = cp;
+        }
+    }
+
+    /** Runs the merges on symbols [from, to): repeatedly the best-scoring adjacent pair (ties: leftmost). */
+    private void mergePiece(String text, int[] start, int[] length, int[] prev, int[] next, int from, int to, BigramQueue queue) {
+        for (int i = from; i < to; i++) {
+            prev[i] = i > from ? i - 1 : -1;
+            next[i] = i + 1 < to ? i + 1 : -1;
+        }
+        queue.size = 0;
+        for (int i = from + 1; i < to; i++) tryAddBigram(text, start, length, i - 1, i, queue);
+        while (queue.size > 0) {
+            long key = queue.keys[0];
+            long payload = queue.payloads[0];
+            queue.pop();
+            int l = BigramQueue.left(key), r = (int) (payload >>> 32), n = (int) payload;
             // skip stale entries: one side already merged away, or the pair changed since it was queued
-            if (length[l] == 0 || length[r] == 0 || length[l] + length[r] != bg.length) continue;
+            if (length[l] == 0 || length[r] == 0 || length[l] + length[r] != n) continue;
             length[l] += length[r];
             length[r] = 0;
             next[l] = next[r];
@@ -142,32 +169,99 @@ public final class SentencePieceTokenizer implements Tokenizer {
             tryAddBigram(text, start, length, prev[l], l, queue);
             tryAddBigram(text, start, length, l, next[l], queue);
         }
-        for (int i = 0; i != -1; i = next[i]) {
+    }
+
+    /** Appends the tokens of the merged symbols starting at symbol first; symbols that are no token become bytes. */
+    private void emit(String text, int[] start, int[] length, int[] next, int first, IntList out) {
+        for (int i = first; i != -1; i = next[i]) {
             int id = vocab.id(text.substring(start[i], start[i] + length[i]));
             if (id >= 0) {
                 out.add(id);
-            } else {
-                // byte fallback
-                byte[] bytes = text.substring(start[i], start[i] + length[i]).getBytes(StandardCharsets.UTF_8);
-                for (byte b : bytes) {
-                    int bt = byteTokens[b & 0xFF];
-                    if (bt < 0) {
-                        throw new IllegalArgumentException(vocab.source() + ": cannot encode byte 0x"
-                                + String.format("%02X", b & 0xFF) + ": the vocabulary has no byte token <0x"
-                                + String.format("%02X", b & 0xFF) + "> and no unknown token");
-                    }
-                    out.add(bt);
+                continue;
+            }
+            byte[] bytes = text.substring(start[i], start[i] + length[i]).getBytes(StandardCharsets.UTF_8);
+            for (byte b : bytes) {
+                int bt = byteTokens[b & 0xFF];
+                if (bt < 0) {
+                    throw new IllegalArgumentException(vocab.source() + ": cannot encode byte 0x"
+                            + String.format("%02X", b & 0xFF) + ": the vocabulary has no byte token <0x"
+                            + String.format("%02X", b & 0xFF) + "> and no unknown token");
                 }
+                out.add(bt);
             }
         }
     }
 
-    private void tryAddBigram(String text, int[] start, int[] length, int left, int right, PriorityQueue<Bigram> queue) {
+    private static long pairKey(int a, int b) {
+        return ((long) a << 32) | (b & 0xFFFFFFFFL);
+    }
+
+    private void tryAddBigram(String text, int[] start, int[] length, int left, int right, BigramQueue queue) {
         if (left < 0 || right < 0) return;
         int n = length[left] + length[right];
         int id = vocab.id(text.substring(start[left], start[left] + n));
         if (id < 0) return;
-        queue.add(new Bigram(left, right, vocab.score(id), n));
+        queue.push(BigramQueue.key(vocab.score(id), left), ((long) right << 32) | n);
+    }
+
+    /**
+     * Max-heap of candidate merges without per-entry objects. The key orders by score (higher first), then by left
+     * symbol index (lower first); the payload holds the right symbol index and the merged length.
+     */
+    static final class BigramQueue {
+        long[] keys;
+        long[] payloads;
+        int size;
+
+        BigramQueue(int capacity) {
+            keys = new long[Math.max(4, capacity)];
+            payloads = new long[keys.length];
+        }
+
+        static long key(float score, int left) {
+            int bits = Float.floatToIntBits(score);
+            int sortable = bits ^ ((bits >> 31) & 0x7FFFFFFF); // monotone in score as a signed int
+            return ((long) sortable << 32) | (Integer.MAX_VALUE - left);
+        }
+
+        static int left(long key) {
+            return Integer.MAX_VALUE - (int) key;
+        }
+
+        void push(long key, long payload) {
+            if (size == keys.length) {
+                keys = Arrays.copyOf(keys, size * 2);
+                payloads = Arrays.copyOf(payloads, size * 2);
+            }
+            int i = size++;
+            while (i > 0) {
+                int parent = (i - 1) >>> 1;
+                if (keys[parent] >= key) break;
+                keys[i] = keys[parent];
+                payloads[i] = payloads[parent];
+                i = parent;
+            }
+            keys[i] = key;
+            payloads[i] = payload;
+        }
+
+        void pop() {
+            int n = --size;
+            if (n == 0) return;
+            long key = keys[n], payload = payloads[n];
+            int i = 0;
+            while (true) {
+                int c = 2 * i + 1;
+                if (c >= n) break;
+                if (c + 1 < n && keys[c + 1] > keys[c]) c++;
+                if (keys[c] <= key) break;
+                keys[i] = keys[c];
+                payloads[i] = payloads[c];
+                i = c;
+            }
+            keys[i] = key;
+            payloads[i] = payload;
+        }
     }
 
     @Override
@@ -201,6 +295,50 @@ public final class SentencePieceTokenizer implements Tokenizer {
     @Override
     public String toString() {
         return "SentencePieceTokenizer" + vocab;
+    }
+
+    /** Open-addressing set of longs (no boxing on lookup). */
+    static final class LongHashSet {
+        private static final long EMPTY = Long.MIN_VALUE;
+        private long[] slots = newSlots(1024);
+        private int count;
+        private boolean hasEmptyKey;
+
+        private static long[] newSlots(int n) {
+            long[] a = new long[n];
+            Arrays.fill(a, EMPTY);
+            return a;
+        }
+
+        private static int hash(long k) {
+            long h = k * 0x9E3779B97F4A7C15L;
+            return (int) (h ^ (h >>> 32));
+        }
+
+        void add(long k) {
+            if (k == EMPTY) { hasEmptyKey = true; return; }
+            if (2 * (count + 1) > slots.length) {
+                long[] old = slots;
+                slots = newSlots(old.length * 2);
+                count = 0;
+                for (long o : old) if (o != EMPTY) add(o);
+            }
+            int mask = slots.length - 1;
+            for (int i = hash(k) & mask; ; i = (i + 1) & mask) {
+                if (slots[i] == k) return;
+                if (slots[i] == EMPTY) { slots[i] = k; count++; return; }
+            }
+        }
+
+        boolean contains(long k) {
+            if (k == EMPTY) return hasEmptyKey;
+            int mask = slots.length - 1;
+            for (int i = hash(k) & mask; ; i = (i + 1) & mask) {
+                long s = slots[i];
+                if (s == k) return true;
+                if (s == EMPTY) return false;
+            }
+        }
     }
 
     /** Minimal growable int array. */

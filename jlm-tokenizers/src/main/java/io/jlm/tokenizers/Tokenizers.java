@@ -4,7 +4,6 @@ import io.jlm.formats.gguf.GGUFFile;
 import io.jlm.formats.gguf.GGUFMetadata;
 
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
 import java.nio.file.Path;
 
 /** Creates the right {@link Tokenizer} for a GGUF file's {@code tokenizer.ggml.model}. */
@@ -17,7 +16,7 @@ public final class Tokenizers {
 
     /**
      * The tokenizer described by GGUF metadata: {@code "llama"} gives a {@link SentencePieceTokenizer},
-     * {@code "gpt2"} a byte-level BPE tokenizer.
+     * {@code "gpt2"} a {@link BpeTokenizer}.
      * @throws IllegalArgumentException for a missing or unsupported {@code tokenizer.ggml.model}
      */
     public static Tokenizer fromGGUF(GGUFMetadata md) {
@@ -28,10 +27,15 @@ public final class Tokenizers {
         }
         return switch (model) {
             case "llama" -> new SentencePieceTokenizer(md);
-            case "gpt2" -> newBpe(md);
+            case "gpt2" -> BpeTokenizer.fromGGUF(md, sourceOf(md));
             default -> throw new IllegalArgumentException("unsupported tokenizer model 'tokenizer.ggml.model' = '" + model
                     + "'; supported: " + SUPPORTED_MODELS + " (SentencePiece \"llama\", byte-level BPE \"gpt2\")");
         };
+    }
+
+    private static String sourceOf(GGUFMetadata md) {
+        String name = md.getString("general.name", null);
+        return name == null ? "GGUF metadata" : "GGUF metadata of '" + name + "'";
     }
 
     /** Opens a GGUF file and builds its tokenizer (the file is closed again; tokenizers copy what they need). */
@@ -42,22 +46,6 @@ public final class Tokenizers {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
             }
-        }
-    }
-
-    private static Tokenizer newBpe(GGUFMetadata md) {
-        // BpeTokenizer lives in this package once the byte-level BPE implementation is merged
-        try {
-            Class<?> c = Class.forName("io.jlm.tokenizers.BpeTokenizer");
-            return (Tokenizer) c.getConstructor(GGUFMetadata.class).newInstance(md);
-        } catch (ClassNotFoundException | NoSuchMethodException e) {
-            throw new UnsupportedOperationException("byte-level BPE tokenizer ('tokenizer.ggml.model' = 'gpt2') is not "
-                    + "available in this build (io.jlm.tokenizers.BpeTokenizer(GGUFMetadata) missing)", e);
-        } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof RuntimeException re) throw re;
-            throw new IllegalStateException(e.getCause());
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -328,25 +328,44 @@ public final class GGUFFile implements AutoCloseable {
             return v;
         }
 
+        private final java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+
         String string(String field) throws GGUFFormatException {
-            long len = i64("length of " + field);
+            return string(field, -1);
+        }
+
+        /** Reads a string; the field name (with {@code [index]} if index >= 0) is only built for error messages. */
+        String string(String field, long index) throws GGUFFormatException {
+            if (remaining() < 8) need(8, "length of " + name(field, index));
+            long len = seg.get(I64, pos);
+            pos += 8;
             if (len < 0 || len > remaining()) {
-                throw new GGUFFormatException(path + ": " + field + " has length " + Long.toUnsignedString(len)
+                throw new GGUFFormatException(path + ": " + name(field, index) + " has length " + Long.toUnsignedString(len)
                         + " at byte " + (pos - 8) + " but only " + remaining() + " bytes remain (corrupt or truncated)");
             }
             if (len > MAX_STRING_BYTES) {
-                throw new GGUFFormatException(path + ": " + field + " has length " + len + " at byte " + (pos - 8)
+                throw new GGUFFormatException(path + ": " + name(field, index) + " has length " + len + " at byte " + (pos - 8)
                         + "; strings longer than " + MAX_STRING_BYTES + " bytes are not supported");
             }
-            byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
-            pos += len;
+            int n = (int) len;
+            boolean ascii = true;
+            for (int i = 0; i < n; i++) {
+                if (seg.get(ValueLayout.JAVA_BYTE, pos + i) < 0) { ascii = false; break; }
+            }
+            byte[] b = seg.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
+            pos += n;
+            if (ascii) return new String(b, StandardCharsets.ISO_8859_1);
             try {
-                return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(b)).toString();
+                return utf8.reset().decode(java.nio.ByteBuffer.wrap(b)).toString();
             } catch (CharacterCodingException e) {
                 // not valid UTF-8 (rare in vocabularies): decoded with U+FFFD replacement, so such strings are lossy
                 return new String(b, StandardCharsets.UTF_8);
             }
+        }
+
+        private static String name(String field, long index) {
+            return index < 0 ? field : field + "[" + index + "]";
         }
 
         GGUFValue value(GGUFValueType type, String field, int depth) throws GGUFFormatException {
@@ -395,7 +414,7 @@ public final class GGUFFile implements AutoCloseable {
                     String[] a = new String[Math.min(len, 4096)];
                     for (int i = 0; i < len; i++) {
                         if (i == a.length) a = java.util.Arrays.copyOf(a, (int) Math.min(len, 2L * a.length));
-                        a[i] = string(field + "[" + i + "]");
+                        a[i] = string(field, i);
                     }
                     yield a;
                 }
