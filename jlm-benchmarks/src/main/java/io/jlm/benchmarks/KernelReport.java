@@ -21,6 +21,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class KernelReport {
 
+    /** Types in the order of the benchmarks' {@code type} parameter (float types first, then by family). */
+    static final List<String> TYPE_ORDER = List.of("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1",
+            "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K");
+
     record Row(String bench, String type, String shape, String extra, double usPerOp, double gbps, double gflops) {}
 
     public static void main(String[] args) throws Exception {
@@ -47,7 +51,7 @@ public final class KernelReport {
             rows.add(new Row(bench, type.name(), p.getParam("shape"), extra, us, bytes / us / 1e3, flops / us / 1e3));
         }
         rows.sort(Comparator.comparing(Row::bench).thenComparing(Row::shape).thenComparing(Row::extra)
-                .thenComparing(r -> GGMLType.valueOf(r.type()).ordinal()));
+                .thenComparing(r -> TYPE_ORDER.indexOf(r.type())));
         System.out.println();
         System.out.println("| benchmark | type | shape | setting | us/op | weight GB/s | GFLOP/s |");
         System.out.println("| --- | --- | --- | --- | ---: | ---: | ---: |");
