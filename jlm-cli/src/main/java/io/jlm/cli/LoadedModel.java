@@ -37,6 +37,7 @@ final class LoadedModel implements AutoCloseable {
             Tokenizer tok = withTokenizer ? Tokenizers.fromGGUF(file.metadata()) : null;
             pool = new ThreadPool(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
             LanguageModel model = Models.load(WeightSource.of(file), pool);
+            Preload.pages(file, false);
             return new LoadedModel(file, pool, model, tok);
         } catch (Throwable e) {
             if (pool != null) pool.close();

@@ -9,6 +9,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * A row-major weight matrix of {@code rows} x {@code cols} elements of one {@link GGMLType},
  * stored in a segment (usually a slice of a memory-mapped GGUF file). In GGUF terms cols = ne[0], rows = ne[1].
+ * The products split rows over the pool's threads; they allocate nothing per call (a reusable task object is
+ * kept per calling thread and scratch buffers per pool thread index).
  */
 public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
 
@@ -24,18 +26,110 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
 
     public long rowBytes() { return type.byteSize(cols); }
 
-    /** out[r] = W[r,:] . x for every row, split over the pool's threads. */
+    /** out[r] = W[r,:] . x for every row, split over the pool's threads ({@code pool} may be null: single-threaded). */
     public void matvec(float[] x, float[] out, ThreadPool pool) {
-        throw new UnsupportedOperationException("TODO");
+        matvec(x, 0, out, 0, pool);
+    }
+
+    /** out[outOff + r] = W[r,:] . x[xOff ..] for every row, split over the pool's threads. */
+    public void matvec(float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        if (xOff < 0 || x.length - xOff < cols) {
+            throw new IllegalArgumentException("matvec " + rows + "x" + cols + ": x needs " + cols + " floats from "
+                    + xOff + " but has length " + x.length);
+        }
+        if (outOff < 0 || out.length - outOff < rows) {
+            throw new IllegalArgumentException("matvec " + rows + "x" + cols + ": out needs " + rows + " floats from "
+                    + outOff + " but has length " + out.length);
+        }
+        WeightKernel k = kernel();
+        if (pool == null || pool.threads() == 1) {
+            long rb = rowBytes();
+            for (int r = 0; r < rows; r++) out[outOff + r] = k.dot(data, r * rb, x, xOff, cols);
+            return;
+        }
+        Task t = TASK.get();
+        t.set(this, k, x, xOff, out, outOff, 0, null);
+        try {
+            pool.parallelFor(rows, t);
+        } finally {
+            t.clear();
+        }
     }
 
     /** out[b*rows + r] = W[r,:] . x[b*cols ..] for b in [0,batch): matrix-matrix product for prefill. */
     public void matmul(float[] x, int batch, float[] out, ThreadPool pool) {
-        throw new UnsupportedOperationException("TODO");
+        if (batch < 0) throw new IllegalArgumentException("batch must be >= 0, got " + batch);
+        if ((long) batch * cols > x.length) {
+            throw new IllegalArgumentException("matmul " + rows + "x" + cols + ": x needs " + ((long) batch * cols)
+                    + " floats for batch " + batch + " but has length " + x.length);
+        }
+        if ((long) batch * rows > out.length) {
+            throw new IllegalArgumentException("matmul " + rows + "x" + cols + ": out needs " + ((long) batch * rows)
+                    + " floats for batch " + batch + " but has length " + out.length);
+        }
+        if (batch == 0) return;
+        WeightKernel k = kernel();
+        if (pool == null) {
+            k.matmul(data, 0, rowBytes(), 0, rows, cols, x, batch, out, rows, new float[cols]);
+            return;
+        }
+        if (pool.threads() == 1) {
+            k.matmul(data, 0, rowBytes(), 0, rows, cols, x, batch, out, rows, pool.scratch(0, cols));
+            return;
+        }
+        Task t = TASK.get();
+        t.set(this, k, x, 0, out, 0, batch, pool);
+        try {
+            pool.parallelFor(rows, t);
+        } finally {
+            t.clear();
+        }
     }
 
     /** Dequantizes row r into out[outOff .. outOff+cols) (embedding lookup). */
     public void row(int r, float[] out, int outOff) {
+        if (r < 0 || r >= rows) throw new IndexOutOfBoundsException("row " + r + " of a matrix with " + rows + " rows");
         kernel().dequantize(data, r * rowBytes(), out, outOff, cols);
+    }
+
+    private static final ThreadLocal<Task> TASK = ThreadLocal.withInitial(Task::new);
+
+    /** Reusable loop body (one per calling thread) so that products allocate nothing per call. */
+    private static final class Task implements ThreadPool.RangeBody {
+        private QMatrix m;
+        private WeightKernel k;
+        private float[] x, out;
+        private int xOff, outOff, batch;
+        private ThreadPool pool;
+
+        void set(QMatrix m, WeightKernel k, float[] x, int xOff, float[] out, int outOff, int batch, ThreadPool pool) {
+            this.m = m;
+            this.k = k;
+            this.x = x;
+            this.xOff = xOff;
+            this.out = out;
+            this.outOff = outOff;
+            this.batch = batch;
+            this.pool = pool;
+        }
+
+        void clear() {
+            set(null, null, null, 0, null, 0, 0, null);
+        }
+
+        @Override public void run(int from, int to, int thread) {
+            QMatrix m = this.m;
+            WeightKernel k = this.k;
+            long rb = m.rowBytes();
+            int cols = m.cols;
+            if (batch == 0) {
+                float[] x = this.x, out = this.out;
+                int xOff = this.xOff, outOff = this.outOff;
+                MemorySegment data = m.data;
+                for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rb, x, xOff, cols);
+            } else {
+                k.matmul(m.data, 0, rb, from, to, cols, x, batch, out, m.rows, pool.scratch(thread, cols));
+            }
+        }
     }
 }
