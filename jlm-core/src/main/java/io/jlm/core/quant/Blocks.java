@@ -8,9 +8,9 @@ import jdk.incubator.vector.VectorSpecies;
 import java.nio.ByteOrder;
 
 /**
- * Shared constants and cold helpers of the 32-element block kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) and the
- * register-blocked matmuls. Only scalar helpers live here: the hot loops stay one method per kernel (passing
- * vectors to a helper that is not inlined would box them).
+ * Shared constants and cold helpers of the 32-element block kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0). Only scalar
+ * helpers live here: the hot loops stay one method per kernel (passing vectors to a helper that is not inlined
+ * would box them).
  */
 final class Blocks {
     private Blocks() {}
@@ -58,13 +58,5 @@ final class Blocks {
         float max = -Float.MAX_VALUE;
         for (int j = 0; j < n; j++) if (src[s + j] > max) max = src[s + j];
         return max;
-    }
-
-    /** Stores the results of activation rows b..b+3 for weight row r: out[(b+k)*outStride + r] = sk. */
-    static void store4(float[] out, int b, int outStride, int r, float s0, float s1, float s2, float s3) {
-        out[b * outStride + r] = s0;
-        out[(b + 1) * outStride + r] = s1;
-        out[(b + 2) * outStride + r] = s2;
-        out[(b + 3) * outStride + r] = s3;
     }
 }

@@ -106,49 +106,4 @@ public final class Q8_0Kernel implements WeightKernel {
             }
         }
     }
-
-    /** Register-blocked: each block is decoded (and scaled) once for 4 activation rows. */
-    @Override public void matmul(MemorySegment seg, long offset, long rowBytes, int rowFrom, int rowTo, int cols,
-                                 float[] x, int batch, float[] out, int outStride, float[] scratch) {
-        if (!VEC) {
-            WeightKernel.super.matmul(seg, offset, rowBytes, rowFrom, rowTo, cols, x, batch, out, outStride, scratch);
-            return;
-        }
-        Blocks.count(GGMLType.Q8_0, cols, QK); // validates cols
-        int tile = MatmulTiles.batchTile(cols);
-        for (int bt = 0; bt < batch; bt += tile) {
-            int bEnd = Math.min(batch, bt + tile);
-            for (int r = rowFrom; r < rowTo; r++) {
-                long ro = offset + r * rowBytes;
-                int b = bt;
-                for (; b + 4 <= bEnd; b += 4) {
-                    dot4(seg, ro, cols, x, b, out, outStride, r);
-                }
-                for (; b < bEnd; b++) out[b * outStride + r] = dot(seg, ro, x, b * cols, cols);
-            }
-        }
-    }
-
-    /** out[(b+k)*outStride + r] = W[r,:] . x[(b+k)*cols ..] for k in 0..3 (a separate method so that it is
-     *  invoked often and gets a normal (not OSR) JIT compilation even on the first long matmul call). */
-    private static void dot4(MemorySegment seg, long ro, int cols, float[] x, int b, float[] out, int outStride, int r) {
-        int nb = cols / QK;
-        int x0 = b * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        for (int ib = 0; ib < nb; ib++) {
-            long p = ro + (long) ib * BLOCK_BYTES;
-            FloatVector dv = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(Half.SHORT_LE, p)));
-            int e = ib * QK;
-            for (int j = 0; j < QK; j += L) {
-                FloatVector w = ((FloatVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE)
-                        .convertShape(VectorOperators.B2F, F, 0)).mul(dv);
-                a0 = w.fma(FloatVector.fromArray(F, x, x0 + e + j), a0);
-                a1 = w.fma(FloatVector.fromArray(F, x, x1 + e + j), a1);
-                a2 = w.fma(FloatVector.fromArray(F, x, x2 + e + j), a2);
-                a3 = w.fma(FloatVector.fromArray(F, x, x3 + e + j), a3);
-            }
-        }
-        Blocks.store4(out, b, outStride, r, a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
-                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD));
-    }
 }

@@ -29,15 +29,17 @@ public interface WeightKernel {
      * Batched product for prefill: for rows r in [rowFrom,rowTo) of a row-major weight matrix with
      * {@code cols} columns whose row r starts at byte {@code offset + r*rowBytes}, and for each of
      * {@code batch} activation rows x[b*cols ..], writes out[b*outStride + r].
-     * The default dequantizes each weight row once and reuses it for the whole batch.
+     * The default dequantizes a few weight rows at a time into {@code scratch} (used when it holds at least
+     * {@link #matmulScratchLength(int)} floats, else a per-thread buffer) and multiplies them with a
+     * register-blocked float micro-kernel, so every type gets the same fast batched path.
      */
     default void matmul(MemorySegment seg, long offset, long rowBytes, int rowFrom, int rowTo, int cols,
                         float[] x, int batch, float[] out, int outStride, float[] scratch) {
-        for (int r = rowFrom; r < rowTo; r++) {
-            dequantize(seg, offset + r * rowBytes, scratch, 0, cols);
-            for (int b = 0; b < batch; b++) {
-                out[b * outStride + r] = VectorMath.dot(scratch, 0, x, b * cols, cols);
-            }
-        }
+        MatmulTiles.matmul(this, seg, offset, rowBytes, rowFrom, rowTo, cols, x, batch, out, outStride, scratch);
+    }
+
+    /** Floats of {@code scratch} that {@link #matmul} uses without falling back to a per-thread buffer. */
+    static int matmulScratchLength(int cols) {
+        return MatmulTiles.scratchLength(cols);
     }
 }

@@ -70,11 +70,11 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         if (batch == 0) return;
         WeightKernel k = kernel();
         if (pool == null) {
-            k.matmul(data, 0, rowBytes(), 0, rows, cols, x, batch, out, rows, new float[cols]);
+            k.matmul(data, 0, rowBytes(), 0, rows, cols, x, batch, out, rows, new float[WeightKernel.matmulScratchLength(cols)]);
             return;
         }
         if (pool.threads() == 1) {
-            k.matmul(data, 0, rowBytes(), 0, rows, cols, x, batch, out, rows, pool.scratch(0, cols));
+            k.matmul(data, 0, rowBytes(), 0, rows, cols, x, batch, out, rows, pool.scratch(0, WeightKernel.matmulScratchLength(cols)));
             return;
         }
         Task t = TASK.get();
@@ -128,7 +128,7 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
                 MemorySegment data = m.data;
                 for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rb, x, xOff, cols);
             } else {
-                k.matmul(m.data, 0, rb, from, to, cols, x, batch, out, m.rows, pool.scratch(thread, cols));
+                k.matmul(m.data, 0, rb, from, to, cols, x, batch, out, m.rows, pool.scratch(thread, WeightKernel.matmulScratchLength(cols)));
             }
         }
     }
