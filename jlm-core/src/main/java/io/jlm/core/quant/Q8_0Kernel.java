@@ -59,24 +59,36 @@ public final class Q8_0Kernel implements WeightKernel {
             }
             return s;
         }
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        // four blocks per iteration, four independent accumulators (the scale fma of one block does not wait for
+        // the previous block's)
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F), acc2 = FloatVector.zero(F), acc3 = FloatVector.zero(F);
         int ib = 0;
-        for (; ib + 1 < nb; ib += 2) {
+        for (; ib + 3 < nb; ib += 4) {
             long p = offset + (long) ib * BLOCK_BYTES;
             int xi = xOff + ib * QK;
             float d0 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
             float d1 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p + BLOCK_BYTES));
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            float d2 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p + 2 * BLOCK_BYTES));
+            float d3 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p + 3 * BLOCK_BYTES));
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
             for (int j = 0; j < QK; j += L) {
                 FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B, seg, p + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
                 FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B, seg, p + BLOCK_BYTES + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector q2 = (FloatVector) ByteVector.fromMemorySegment(B, seg, p + 2 * BLOCK_BYTES + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector q3 = (FloatVector) ByteVector.fromMemorySegment(B, seg, p + 3 * BLOCK_BYTES + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
                 s0 = q0.fma(FloatVector.fromArray(F, x, xi + j), s0);
                 s1 = q1.fma(FloatVector.fromArray(F, x, xi + QK + j), s1);
+                s2 = q2.fma(FloatVector.fromArray(F, x, xi + 2 * QK + j), s2);
+                s3 = q3.fma(FloatVector.fromArray(F, x, xi + 3 * QK + j), s3);
             }
             acc0 = s0.fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = s1.fma(FloatVector.broadcast(F, d1), acc1);
+            acc2 = s2.fma(FloatVector.broadcast(F, d2), acc2);
+            acc3 = s3.fma(FloatVector.broadcast(F, d3), acc3);
         }
-        if (ib < nb) {
+        acc0 = acc0.add(acc2);
+        acc1 = acc1.add(acc3);
+        for (; ib < nb; ib++) {
             long p = offset + (long) ib * BLOCK_BYTES;
             int xi = xOff + ib * QK;
             float d0 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p));
