@@ -35,11 +35,8 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = {"-n", "--n-predict"}, defaultValue = "-1", description = "Most tokens per reply; -1 = until end of turn (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "Threads; 0 = all cores.")
-    int threads;
-
-    @Option(names = {"-c", "--ctx-size"}, defaultValue = "0", description = "Context size; 0 = the model's (at most 4096).")
-    int context;
+    @Mixin
+    RunOptions run;
 
     @Option(names = "--stats", description = "Print timings after every reply (stderr).")
     boolean stats;
@@ -57,9 +54,9 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LoadedModel lm = LoadedModel.open(model, threads)) {
+        try (LoadedModel lm = LoadedModel.open(model, run.threads)) {
             ChatTemplate template = ChatTemplate.fromGGUF(lm.file.metadata(), lm.tokenizer);
-            ChatSession chat = new ChatSession(new Session(lm.model, lm.tokenizer, lm.contextSize(context)), template);
+            ChatSession chat = new ChatSession(new Session(lm.model, lm.tokenizer, lm.contextSize(run.context)), template);
             if (system != null) chat.add(ChatMessage.system(system));
             Sampler sampler = new Sampler(sampling.toConfig(), lm.model.config().vocabSize());
             BufferedReader in = new BufferedReader(new InputStreamReader(input, StandardCharsets.UTF_8));

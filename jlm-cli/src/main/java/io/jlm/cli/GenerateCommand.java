@@ -31,11 +31,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--stop", description = "Stop when this text appears (repeatable); it is not printed.")
     List<String> stop = new ArrayList<>();
 
-    @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "Threads; 0 = all cores.")
-    int threads;
-
-    @Option(names = {"-c", "--ctx-size"}, defaultValue = "0", description = "Context size; 0 = the model's (at most 4096).")
-    int context;
+    @Mixin
+    RunOptions run;
 
     @Option(names = "--no-display-prompt", description = "Do not print the prompt before the continuation.")
     boolean noDisplayPrompt;
@@ -50,10 +47,10 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LoadedModel lm = LoadedModel.open(model, threads)) {
+        try (LoadedModel lm = LoadedModel.open(model, run.threads)) {
             int[] tokens = lm.tokenizer.encode(prompt, true, true);
             if (tokens.length == 0) throw new IllegalArgumentException("empty prompt and the vocabulary adds no BOS token: give a prompt with -p");
-            Session session = new Session(lm.model, lm.tokenizer, lm.contextSize(context));
+            Session session = new Session(lm.model, lm.tokenizer, lm.contextSize(run.context));
             Sampler sampler = new Sampler(sampling.toConfig(), lm.model.config().vocabSize());
             if (!noDisplayPrompt) {
                 out.print(prompt);
