@@ -21,7 +21,19 @@ jlm_find_jdk() {
   return 1
 }
 
-if ! JLM_JDK=$(jlm_find_jdk); then
+# The detection starts a JVM per candidate (~0.25 s); remember its answer for the same $JAVA_HOME.
+JLM_JDK_CACHE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/jdk-path"
+JLM_JDK=""
+if [ -f "$JLM_JDK_CACHE" ]; then
+  IFS='|' read -r jlm_cached_in jlm_cached_out < "$JLM_JDK_CACHE" || true
+  if [ "$jlm_cached_in" = "${JAVA_HOME:-}" ] && [ -x "$jlm_cached_out/bin/java" ] && [ -x "$jlm_cached_out/bin/javac" ]; then
+    JLM_JDK="$jlm_cached_out"
+  fi
+fi
+if [ -z "$JLM_JDK" ] && JLM_JDK=$(jlm_find_jdk); then
+  mkdir -p "$(dirname "$JLM_JDK_CACHE")" && printf '%s|%s\n' "${JAVA_HOME:-}" "$JLM_JDK" > "$JLM_JDK_CACHE" 2>/dev/null || true
+fi
+if [ -z "$JLM_JDK" ]; then
   echo "jlm: no JDK 25 or newer found (looked at \$JAVA_HOME and /usr/lib/jvm)." >&2
   echo "jlm: install one, e.g. 'apt-get install temurin-25-jdk' (Adoptium) or 'apt-get install openjdk-25-jdk', then run again." >&2
   exit 1
