@@ -168,17 +168,21 @@ public final class SyntheticModel {
         return sb.reverse().toString();
     }
 
+    /** A norm weight: 1 +- 0.1, uniform. */
     private static void norm(GGUFWriter w, Spec s, String name, int n, int[] index) {
-        float[] v = new float[n];
-        SplittableRandom r = new SplittableRandom(s.seed() * 1_000_003L + index[0]++);
-        for (int i = 0; i < n; i++) v[i] = 1f + 0.1f * (float) (r.nextDouble() * 2 - 1);
-        w.addTensor(name, new long[]{n}, v);
+        vector(w, s, name, n, 1f, 0.1f, index);
     }
 
+    /** A bias: 0 +- 0.02, uniform. */
     private static void bias(GGUFWriter w, Spec s, String name, int n, int[] index) {
+        vector(w, s, name, n, 0f, 0.02f, index);
+    }
+
+    /** A 1-d F32 tensor of {@code center + amplitude * u}, u uniform in [-1, 1), deterministic per seed and tensor. */
+    private static void vector(GGUFWriter w, Spec s, String name, int n, float center, float amplitude, int[] index) {
         float[] v = new float[n];
         SplittableRandom r = new SplittableRandom(s.seed() * 1_000_003L + index[0]++);
-        for (int i = 0; i < n; i++) v[i] = 0.02f * (float) (r.nextDouble() * 2 - 1);
+        for (int i = 0; i < n; i++) v[i] = center + amplitude * (float) (r.nextDouble() * 2 - 1);
         w.addTensor(name, new long[]{n}, v);
     }
 
