@@ -1,0 +1,52 @@
+package io.jlm.train;
+
+import java.util.List;
+
+/** AdamW (decoupled weight decay, as torch.optim.AdamW) over a model's parameters, with global-norm gradient clipping. */
+public final class AdamW {
+    public final double beta1, beta2, eps, weightDecay;
+    final List<Model.Param> params;
+    final float[][] m, v;
+    int t;
+
+    public AdamW(List<Model.Param> params, double beta1, double beta2, double eps, double weightDecay) {
+        this.params = params; this.beta1 = beta1; this.beta2 = beta2; this.eps = eps; this.weightDecay = weightDecay;
+        m = new float[params.size()][]; v = new float[params.size()][];
+        for (int i = 0; i < params.size(); i++) {
+            m[i] = new float[params.get(i).tensor().size()];
+            v[i] = new float[params.get(i).tensor().size()];
+        }
+    }
+
+    /** Scales all gradients so that their global L2 norm is at most {@code maxNorm}; returns the norm before clipping. */
+    public static double clipGradNorm(List<Model.Param> params, double maxNorm) {
+        double sq = 0;
+        for (Model.Param p : params) for (float g : p.tensor().grad) sq += (double) g * g;
+        double norm = Math.sqrt(sq);
+        if (maxNorm > 0 && norm > maxNorm) {
+            float s = (float) (maxNorm / (norm + 1e-6));
+            for (Model.Param p : params) { float[] g = p.tensor().grad; for (int i = 0; i < g.length; i++) g[i] *= s; }
+        }
+        return norm;
+    }
+
+    public void step(double lr) {
+        t++;
+        double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+        float b1 = (float) beta1, b2 = (float) beta2;
+        float stepSize = (float) (lr / bc1), invBc2Sqrt = (float) (1 / Math.sqrt(bc2)), e = (float) eps;
+        for (int i = 0; i < params.size(); i++) {
+            Model.Param p = params.get(i);
+            float[] w = p.tensor().data, g = p.tensor().grad, mi = m[i], vi = v[i];
+            float decay = p.decay() ? (float) (1 - lr * weightDecay) : 1f;
+            for (int j = 0; j < w.length; j++) {
+                float gj = g[j];
+                mi[j] = b1 * mi[j] + (1 - b1) * gj;
+                vi[j] = b2 * vi[j] + (1 - b2) * gj * gj;
+                w[j] = w[j] * decay - stepSize * mi[j] / ((float) Math.sqrt(vi[j]) * invBc2Sqrt + e);
+            }
+        }
+    }
+
+    public int steps() { return t; }
+}

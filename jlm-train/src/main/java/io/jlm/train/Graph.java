@@ -1,0 +1,585 @@
+package io.jlm.train;
+
+import io.jlm.core.parallel.ThreadPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A reverse-mode autograd tape over float32 {@link Tensor}s. The tape is recorded once for a graph shape (each
+ * op call allocates its output and any saved state) and then replayed every step: {@link #forward()} runs the
+ * ops in order, {@link #backward(Tensor)} zeroes the activation gradients and runs them in reverse, each op
+ * adding its contribution into its inputs' gradients. Replaying allocates nothing, so the training loop makes
+ * no garbage; inputs change by overwriting the arrays passed at record time (token ids) or parameter data.
+ *
+ * <p>Ops run on a {@link ThreadPool} with static work splits, and every cross-row reduction (parameter
+ * gradients of norms, biases, embeddings) runs serially in a fixed order, so results are deterministic for a
+ * given thread count.
+ */
+public final class Graph {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+    private static final int CHUNK = 4096;
+
+    private final ThreadPool pool;
+    private final List<Node> nodes = new ArrayList<>();
+    private final List<Tensor> activations = new ArrayList<>();
+
+    public Graph(ThreadPool pool) { this.pool = pool; }
+
+    public ThreadPool pool() { return pool; }
+
+    /** Runs every recorded op forward. */
+    public void forward() { for (Node n : nodes) { n.back = false; n.forward(); } }
+
+    /** Zeroes activation gradients, seeds {@code d loss = 1} and runs every op backward (parameter gradients accumulate). */
+    public void backward(Tensor loss) {
+        for (Tensor t : activations) Arrays.fill(t.grad, 0f);
+        Arrays.fill(loss.grad, 1f);
+        for (int i = nodes.size() - 1; i >= 0; i--) { Node n = nodes.get(i); n.back = true; n.backward(); }
+    }
+
+    private Tensor act(String name, int... shape) {
+        Tensor t = Tensor.zeros(name, shape);
+        activations.add(t);
+        return t;
+    }
+
+    private <N extends Node> N add(N n) { nodes.add(n); return n; }
+
+    private static void check(boolean ok, String msg) { if (!ok) throw new IllegalArgumentException(msg); }
+
+    /** An op: its parallel work runs through {@link #run} as forward or backward depending on {@link #back}. */
+    abstract class Node implements ThreadPool.RangeBody {
+        boolean back;
+        int work() { return 1; }
+        void fwd(int from, int to, int thread) {}
+        void bwd(int from, int to, int thread) {}
+        void forward() { pool.parallelFor(work(), this); }
+        void backward() { pool.parallelFor(work(), this); }
+        @Override public final void run(int from, int to, int thread) {
+            if (back) bwd(from, to, thread); else fwd(from, to, thread);
+        }
+    }
+
+    private static int chunks(int n) { return (n + CHUNK - 1) / CHUNK; }
+
+    // ------------------------------------------------------------------ embedding
+
+    /** {@code out[r] = table[ids[r]]}; {@code ids} is read at every forward (overwrite it to feed new tokens). */
+    public Tensor embedding(Tensor table, int[] ids) {
+        int v = table.dim(0), c = table.dim(1);
+        Tensor out = act("embed(" + table.name + ")", ids.length, c);
+        add(new Node() {
+            @Override int work() { return ids.length; }
+            @Override void fwd(int from, int to, int t) {
+                for (int r = from; r < to; r++) {
+                    int id = ids[r];
+                    if (id < 0 || id >= v) throw new IllegalArgumentException("token id " + id + " outside [0," + v + ")");
+                    System.arraycopy(table.data, id * c, out.data, r * c, c);
+                }
+            }
+            @Override void backward() {
+                if (table.grad == null) return;
+                for (int r = 0; r < ids.length; r++) axpy(1f, out.grad, r * c, table.grad, ids[r] * c, c);
+            }
+        });
+        return out;
+    }
+
+    // ------------------------------------------------------------------ linear / matmul
+
+    /** {@code y = x · w^T (+ b)} for {@code x [M,K]}, {@code w [N,K]} (PyTorch/GGUF layout), {@code b [N]} or null. */
+    public Tensor linear(Tensor x, Tensor w, Tensor b) {
+        int k = x.cols(), m = x.rows(), n = w.dim(0);
+        check(w.rank() == 2 && w.dim(1) == k, "linear: weight " + w + " does not match input " + x);
+        check(b == null || b.size() == n, "linear: bias " + b + " does not match weight " + w);
+        Tensor out = act("linear(" + w.name + ")", m, n);
+        float[] wt = new float[k * n];
+        Matmul fwd = new Matmul(pool).set(x.data, k, 1, wt, out.data, m, n, k, false);
+        Matmul dx = new Matmul(pool).set(out.grad, n, 1, w.data, x.grad, m, k, n, true);
+        Matmul dw = new Matmul(pool).set(out.grad, 1, n, x.data, w.grad, n, k, m, true);
+        add(new Node() {
+            @Override void forward() {
+                Matmul.transpose(w.data, n, k, wt);
+                fwd.run();
+                if (b != null) for (int r = 0; r < m; r++) axpy(1f, b.data, 0, out.data, r * n, n);
+            }
+            @Override void backward() {
+                if (x.grad != null) dx.run();
+                if (w.grad != null) dw.run();
+                if (b != null && b.grad != null) for (int r = 0; r < m; r++) axpy(1f, out.grad, r * n, b.grad, 0, n);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Batched matmul {@code out[i] = op(a[i]) · op(b[i])} over the leading dimension of rank-3 tensors, with
+     * optional transposes of either operand.
+     */
+    public Tensor bmm(Tensor a, boolean transA, Tensor b, boolean transB) {
+        check(a.rank() == 3 && b.rank() == 3 && a.dim(0) == b.dim(0), "bmm: shapes " + a + " " + b);
+        int batch = a.dim(0);
+        int m = transA ? a.dim(2) : a.dim(1), k = transA ? a.dim(1) : a.dim(2);
+        int kb = transB ? b.dim(2) : b.dim(1), n = transB ? b.dim(1) : b.dim(2);
+        check(k == kb, "bmm: inner dimensions differ: " + a + " " + b);
+        Tensor out = act("bmm", batch, m, n);
+        int as = m * k, bs = k * n, cs = m * n;
+        float[] bt = new float[bs];       // op(b) as row-major [k,n]
+        float[] dbt = new float[bs];      // gradient of op(b) as [k,n]
+        float[] dat = new float[as];      // gradient of op(a) as [m,k]
+        float[] ta = new float[as], tb = new float[bs], tbT = new float[bs], tc = new float[cs];
+        add(new Node() {
+            private void opB(int i) {   // op(b_i) as row-major [k,n] into bt, and its transpose [n,k] into tbT
+                System.arraycopy(b.data, i * bs, tb, 0, bs);
+                if (transB) Matmul.transpose(tb, n, k, bt); else System.arraycopy(tb, 0, bt, 0, bs);
+                Matmul.transpose(bt, k, n, tbT);
+            }
+            @Override void forward() {
+                for (int i = 0; i < batch; i++) {
+                    System.arraycopy(a.data, i * as, ta, 0, as);
+                    opB(i);
+                    Matmul.rows(ta, transA ? 1 : k, transA ? m : 1, bt, tc, 0, m, n, k, false);
+                    System.arraycopy(tc, 0, out.data, i * cs, cs);
+                }
+            }
+            @Override void backward() {
+                for (int i = 0; i < batch; i++) {
+                    System.arraycopy(out.grad, i * cs, tc, 0, cs);
+                    System.arraycopy(a.data, i * as, ta, 0, as);
+                    opB(i);
+                    if (a.grad != null) {   // d op(a) [m,k] = g · op(b)^T
+                        Matmul.rows(tc, n, 1, tbT, dat, 0, m, k, n, false);
+                        for (int r = 0; r < m; r++) for (int kk = 0; kk < k; kk++)
+                            a.grad[i * as + (transA ? kk * m + r : r * k + kk)] += dat[r * k + kk];
+                    }
+                    if (b.grad != null) {   // d op(b) [k,n] = op(a)^T · g
+                        Matmul.rows(ta, transA ? m : 1, transA ? 1 : k, tc, dbt, 0, k, n, m, false);
+                        for (int kk = 0; kk < k; kk++) for (int j = 0; j < n; j++)
+                            b.grad[i * bs + (transB ? j * k + kk : kk * n + j)] += dbt[kk * n + j];
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    /** {@code a + b} (same size). */
+    public Tensor add(Tensor a, Tensor b) {
+        check(a.size() == b.size(), "add: sizes differ " + a + " " + b);
+        Tensor out = act("add", a.shape);
+        int size = a.size();
+        add(new Node() {
+            @Override int work() { return chunks(size); }
+            @Override void fwd(int from, int to, int t) {
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK);
+                System.arraycopy(a.data, s, out.data, s, e - s);
+                axpy(1f, b.data, s, out.data, s, e - s);
+            }
+            @Override void bwd(int from, int to, int t) {
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK);
+                if (a.grad != null) axpy(1f, out.grad, s, a.grad, s, e - s);
+                if (b.grad != null) axpy(1f, out.grad, s, b.grad, s, e - s);
+            }
+        });
+        return out;
+    }
+
+    /** {@code x + bias} with {@code bias [C]} broadcast over the rows of {@code x [.., C]}. */
+    public Tensor addBias(Tensor x, Tensor bias) {
+        int c = x.cols(), m = x.rows();
+        check(bias.size() == c, "addBias: " + bias + " vs " + x);
+        Tensor out = act("bias", x.shape);
+        add(new Node() {
+            @Override int work() { return m; }
+            @Override void fwd(int from, int to, int t) {
+                for (int r = from; r < to; r++) {
+                    System.arraycopy(x.data, r * c, out.data, r * c, c);
+                    axpy(1f, bias.data, 0, out.data, r * c, c);
+                }
+            }
+            @Override void backward() {
+                if (x.grad != null) axpy(1f, out.grad, 0, x.grad, 0, m * c);
+                if (bias.grad != null) for (int r = 0; r < m; r++) axpy(1f, out.grad, r * c, bias.grad, 0, c);
+            }
+        });
+        return out;
+    }
+
+    /** Elementwise {@code a * b}. */
+    public Tensor mul(Tensor a, Tensor b) {
+        check(a.size() == b.size(), "mul: sizes differ " + a + " " + b);
+        Tensor out = act("mul", a.shape);
+        int size = a.size();
+        add(new Node() {
+            @Override int work() { return chunks(size); }
+            @Override void fwd(int from, int to, int t) {
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK);
+                for (int i = s; i < e; i++) out.data[i] = a.data[i] * b.data[i];
+            }
+            @Override void bwd(int from, int to, int t) {
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK);
+                for (int i = s; i < e; i++) {
+                    float g = out.grad[i];
+                    if (a.grad != null) a.grad[i] += g * b.data[i];
+                    if (b.grad != null) b.grad[i] += g * a.data[i];
+                }
+            }
+        });
+        return out;
+    }
+
+    private static final float GELU_S = (float) Math.sqrt(2.0 / Math.PI), GELU_C = 0.044715f;
+
+    /** GELU, tanh approximation: {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}. */
+    public Tensor gelu(Tensor x) {
+        Tensor out = act("gelu", x.shape);
+        int size = x.size();
+        add(new Node() {
+            @Override int work() { return chunks(size); }
+            @Override void fwd(int from, int to, int t) {
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
+                for (; i + L <= e; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x.data, i);
+                    FloatVector u = v.mul(v).mul(GELU_C).add(1f).mul(v).mul(GELU_S);
+                    FloatVector th = u.lanewise(VectorOperators.TANH);
+                    th.add(1f).mul(v).mul(0.5f).intoArray(out.data, i);
+                }
+                for (; i < e; i++) {
+                    float v = x.data[i];
+                    out.data[i] = 0.5f * v * (1f + (float) Math.tanh(GELU_S * (v + GELU_C * v * v * v)));
+                }
+            }
+            @Override void bwd(int from, int to, int t) {
+                if (x.grad == null) return;
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
+                for (; i + L <= e; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x.data, i);
+                    FloatVector v2 = v.mul(v);
+                    FloatVector th = v2.mul(GELU_C).add(1f).mul(v).mul(GELU_S).lanewise(VectorOperators.TANH);
+                    FloatVector du = v2.mul(3f * GELU_C).add(1f).mul(GELU_S);
+                    FloatVector d = th.add(1f).mul(0.5f)
+                            .add(v.mul(0.5f).mul(th.mul(th).neg().add(1f)).mul(du));
+                    FloatVector.fromArray(S, out.grad, i).fma(d, FloatVector.fromArray(S, x.grad, i)).intoArray(x.grad, i);
+                }
+                for (; i < e; i++) {
+                    float v = x.data[i];
+                    float th = (float) Math.tanh(GELU_S * (v + GELU_C * v * v * v));
+                    float d = 0.5f * (1f + th) + 0.5f * v * (1f - th * th) * GELU_S * (1f + 3f * GELU_C * v * v);
+                    x.grad[i] += out.grad[i] * d;
+                }
+            }
+        });
+        return out;
+    }
+
+    /** SiLU {@code x * sigmoid(x)}. */
+    public Tensor silu(Tensor x) {
+        Tensor out = act("silu", x.shape);
+        int size = x.size();
+        add(new Node() {
+            @Override int work() { return chunks(size); }
+            @Override void fwd(int from, int to, int t) {
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
+                for (; i + L <= e; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x.data, i);
+                    FloatVector sg = v.neg().lanewise(VectorOperators.EXP).add(1f);
+                    v.div(sg).intoArray(out.data, i);
+                }
+                for (; i < e; i++) { float v = x.data[i]; out.data[i] = v / (1f + (float) Math.exp(-v)); }
+            }
+            @Override void bwd(int from, int to, int t) {
+                if (x.grad == null) return;
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
+                for (; i + L <= e; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x.data, i);
+                    FloatVector sg = FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+                    FloatVector d = sg.mul(v.mul(sg.neg().add(1f)).add(1f));
+                    FloatVector.fromArray(S, out.grad, i).fma(d, FloatVector.fromArray(S, x.grad, i)).intoArray(x.grad, i);
+                }
+                for (; i < e; i++) {
+                    float v = x.data[i], sg = 1f / (1f + (float) Math.exp(-v));
+                    x.grad[i] += out.grad[i] * sg * (1f + v * (1f - sg));
+                }
+            }
+        });
+        return out;
+    }
+
+    // ------------------------------------------------------------------ norms
+
+    /** LayerNorm over the last dimension with weight {@code g [C]} and optional bias {@code b [C]}. */
+    public Tensor layerNorm(Tensor x, Tensor g, Tensor b, float eps) { return norm(x, g, b, eps, false); }
+
+    /** RMSNorm over the last dimension: {@code x / sqrt(mean(x^2) + eps) * g}. */
+    public Tensor rmsNorm(Tensor x, Tensor g, float eps) { return norm(x, g, null, eps, true); }
+
+    private Tensor norm(Tensor x, Tensor g, Tensor b, float eps, boolean rms) {
+        int c = x.cols(), m = x.rows();
+        check(g.size() == c && (b == null || b.size() == c), "norm: parameters do not match " + x);
+        Tensor out = act(rms ? "rmsnorm" : "layernorm", x.shape);
+        float[] mean = new float[m], rstd = new float[m];
+        add(new Node() {
+            @Override int work() { return m; }
+            @Override void fwd(int from, int to, int t) {
+                float[] xd = x.data, od = out.data, gd = g.data;
+                for (int r = from; r < to; r++) {
+                    int o = r * c;
+                    float mu = 0f;
+                    if (!rms) { for (int i = 0; i < c; i++) mu += xd[o + i]; mu /= c; }
+                    float var = 0f;
+                    for (int i = 0; i < c; i++) { float d = xd[o + i] - mu; var += d * d; }
+                    float rs = (float) (1.0 / Math.sqrt(var / c + eps));
+                    mean[r] = mu; rstd[r] = rs;
+                    for (int i = 0; i < c; i++) od[o + i] = (xd[o + i] - mu) * rs * gd[i] + (b == null ? 0f : b.data[i]);
+                }
+            }
+            @Override void bwd(int from, int to, int t) {
+                if (x.grad == null) return;
+                float[] xd = x.data, dy = out.grad, gd = g.data, dx = x.grad;
+                for (int r = from; r < to; r++) {
+                    int o = r * c;
+                    float mu = mean[r], rs = rstd[r], sum = 0f, sumx = 0f;
+                    for (int i = 0; i < c; i++) {
+                        float dxh = dy[o + i] * gd[i];
+                        sum += dxh; sumx += dxh * (xd[o + i] - mu) * rs;
+                    }
+                    sum /= c; sumx /= c;
+                    if (rms) sum = 0f;
+                    for (int i = 0; i < c; i++) {
+                        float xh = (xd[o + i] - mu) * rs;
+                        dx[o + i] += rs * (dy[o + i] * gd[i] - sum - xh * sumx);
+                    }
+                }
+            }
+            @Override void backward() {
+                super.backward();
+                for (int r = 0; r < m; r++) {
+                    int o = r * c;
+                    float mu = mean[r], rs = rstd[r];
+                    if (g.grad != null) for (int i = 0; i < c; i++) g.grad[i] += out.grad[o + i] * (x.data[o + i] - mu) * rs;
+                    if (b != null && b.grad != null) axpy(1f, out.grad, o, b.grad, 0, c);
+                }
+            }
+        });
+        return out;
+    }
+
+    // ------------------------------------------------------------------ attention
+
+    /**
+     * Causal multi-head softmax attention, fused: {@code qkv [B*T, 3C]} holds per row the queries, keys and
+     * values of all heads (head h at columns {@code h*hs .. (h+1)*hs} of each third); the output
+     * {@code [B*T, C]} has the heads side by side again. Scores are scaled by {@code 1/sqrt(hs)}.
+     */
+    public Tensor causalAttention(Tensor qkv, int batch, int t, int heads) {
+        int c3 = qkv.cols(), c = c3 / 3, hs = c / heads;
+        check(c3 == 3 * c && c == hs * heads && qkv.rows() == batch * t, "attention: qkv " + qkv + " for B=" + batch
+                + " T=" + t + " heads=" + heads);
+        Tensor out = act("attention", batch * t, c);
+        float[] p = new float[batch * heads * t * t];
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        int scratch = 2 * hs * t + 2 * t;
+        add(new Node() {
+            @Override int work() { return batch * heads; }
+            @Override void fwd(int from, int to, int thread) {
+                float[] sc = pool.scratch(thread, scratch);
+                float[] q = qkv.data, y = out.data;
+                int kT = 0, srow = 2 * hs * t;
+                for (int bh = from; bh < to; bh++) {
+                    int bi = bh / heads, h = bh % heads, base = bi * t;
+                    for (int s = 0; s < t; s++) for (int d = 0; d < hs; d++)
+                        sc[kT + d * t + s] = q[(base + s) * c3 + c + h * hs + d];
+                    int pb = bh * t * t;
+                    for (int i = 0; i < t; i++) {
+                        int qo = (base + i) * c3 + h * hs, n = i + 1;
+                        Arrays.fill(sc, srow, srow + n, 0f);
+                        for (int d = 0; d < hs; d++) axpy(q[qo + d] * scale, sc, kT + d * t, sc, srow, n);
+                        float max = Float.NEGATIVE_INFINITY;
+                        for (int s = 0; s < n; s++) max = Math.max(max, sc[srow + s]);
+                        float sum = expShift(sc, srow, n, max);
+                        float inv = 1f / sum;
+                        int yo = (base + i) * c + h * hs;
+                        Arrays.fill(y, yo, yo + hs, 0f);
+                        for (int s = 0; s < n; s++) {
+                            float pv = sc[srow + s] * inv;
+                            p[pb + i * t + s] = pv;
+                            axpy(pv, q, (base + s) * c3 + 2 * c + h * hs, y, yo, hs);
+                        }
+                        Arrays.fill(p, pb + i * t + n, pb + i * t + t, 0f);
+                    }
+                }
+            }
+            @Override void bwd(int from, int to, int thread) {
+                if (qkv.grad == null) return;
+                float[] sc = pool.scratch(thread, scratch);
+                float[] q = qkv.data, dq = qkv.grad, dy = out.grad;
+                int vT = 0, dp = 2 * hs * t;
+                for (int bh = from; bh < to; bh++) {
+                    int bi = bh / heads, h = bh % heads, base = bi * t;
+                    for (int s = 0; s < t; s++) for (int d = 0; d < hs; d++)
+                        sc[vT + d * t + s] = q[(base + s) * c3 + 2 * c + h * hs + d];
+                    int pb = bh * t * t;
+                    for (int i = 0; i < t; i++) {
+                        int n = i + 1, yo = (base + i) * c + h * hs, qo = (base + i) * c3 + h * hs;
+                        Arrays.fill(sc, dp, dp + n, 0f);
+                        for (int d = 0; d < hs; d++) axpy(dy[yo + d], sc, vT + d * t, sc, dp, n);
+                        float dot = 0f;
+                        for (int s = 0; s < n; s++) {
+                            float pv = p[pb + i * t + s];
+                            dot += pv * sc[dp + s];
+                            axpy(pv, dy, yo, dq, (base + s) * c3 + 2 * c + h * hs, hs);   // dV
+                        }
+                        for (int s = 0; s < n; s++) {
+                            float ds = p[pb + i * t + s] * (sc[dp + s] - dot) * scale;
+                            int ko = (base + s) * c3 + c + h * hs;
+                            axpy(ds, q, ko, dq, qo, hs);    // dQ += dS K
+                            axpy(ds, q, qo, dq, ko, hs);    // dK += dS Q
+                        }
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    /** {@code x[o..o+n) = exp(x - max)}, returns the sum. */
+    private static float expShift(float[] x, int o, int n, float max) {
+        int i = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (; i + L <= n; i += L) {
+            FloatVector e = FloatVector.fromArray(S, x, o + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, o + i);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) { float e = (float) Math.exp(x[o + i] - max); x[o + i] = e; sum += e; }
+        return sum;
+    }
+
+    // ------------------------------------------------------------------ RoPE
+
+    /**
+     * Rotary position embedding (adjacent pairs, as llama.cpp's normal mode): within each head of
+     * {@code headDim} columns among the first {@code rotCols} columns of {@code x [B*T, W]}, the pair
+     * {@code (2i, 2i+1)} at position {@code p = row % T} is rotated by {@code p * theta^(-2i/headDim)}; the other
+     * columns are copied.
+     */
+    public Tensor rope(Tensor x, int t, int headDim, int rotCols, float theta) {
+        int w = x.cols(), m = x.rows(), half = headDim / 2;
+        check(headDim % 2 == 0 && rotCols % headDim == 0 && rotCols <= w && m % t == 0, "rope: bad shape " + x);
+        Tensor out = act("rope", x.shape);
+        float[] cos = new float[t * half], sin = new float[t * half];
+        for (int pos = 0; pos < t; pos++) for (int i = 0; i < half; i++) {
+            double ang = pos * Math.pow(theta, -2.0 * i / headDim);
+            cos[pos * half + i] = (float) Math.cos(ang); sin[pos * half + i] = (float) Math.sin(ang);
+        }
+        add(new Node() {
+            @Override int work() { return m; }
+            @Override void fwd(int from, int to, int th) {
+                for (int r = from; r < to; r++) {
+                    int o = r * w, pos = r % t;
+                    for (int j = 0; j < rotCols; j += 2) {
+                        int i = (j % headDim) / 2;
+                        float cs = cos[pos * half + i], sn = sin[pos * half + i], a = x.data[o + j], b = x.data[o + j + 1];
+                        out.data[o + j] = a * cs - b * sn;
+                        out.data[o + j + 1] = a * sn + b * cs;
+                    }
+                    System.arraycopy(x.data, o + rotCols, out.data, o + rotCols, w - rotCols);
+                }
+            }
+            @Override void bwd(int from, int to, int th) {
+                if (x.grad == null) return;
+                for (int r = from; r < to; r++) {
+                    int o = r * w, pos = r % t;
+                    for (int j = 0; j < rotCols; j += 2) {
+                        int i = (j % headDim) / 2;
+                        float cs = cos[pos * half + i], sn = sin[pos * half + i], ga = out.grad[o + j], gb = out.grad[o + j + 1];
+                        x.grad[o + j] += ga * cs + gb * sn;
+                        x.grad[o + j + 1] += -ga * sn + gb * cs;
+                    }
+                    axpy(1f, out.grad, o + rotCols, x.grad, o + rotCols, w - rotCols);
+                }
+            }
+        });
+        return out;
+    }
+
+    // ------------------------------------------------------------------ loss
+
+    /** Mean cross-entropy of {@code logits [M,V]} against {@code targets} (read at every forward); a scalar. */
+    public Tensor crossEntropy(Tensor logits, int[] targets) {
+        int v = logits.cols(), m = logits.rows();
+        check(targets.length == m, "crossEntropy: " + targets.length + " targets for " + m + " rows");
+        Tensor out = act("loss", 1);
+        float[] prob = new float[m * v];
+        double[] rowLoss = new double[m];
+        add(new Node() {
+            @Override int work() { return m; }
+            @Override void fwd(int from, int to, int th) {
+                for (int r = from; r < to; r++) {
+                    int o = r * v, tg = targets[r];
+                    if (tg < 0 || tg >= v) throw new IllegalArgumentException("target " + tg + " outside [0," + v + ")");
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < v; j++) max = Math.max(max, logits.data[o + j]);
+                    System.arraycopy(logits.data, o, prob, o, v);
+                    float sum = expShift(prob, o, v, max);
+                    float inv = 1f / sum;
+                    for (int j = 0; j < v; j++) prob[o + j] *= inv;
+                    rowLoss[r] = Math.log(sum) + max - logits.data[o + tg];
+                }
+            }
+            @Override void forward() {
+                super.forward();
+                double s = 0;
+                for (int r = 0; r < m; r++) s += rowLoss[r];
+                out.data[0] = (float) (s / m);
+            }
+            @Override void bwd(int from, int to, int th) {
+                if (logits.grad == null) return;
+                float g = out.grad[0] / m;
+                for (int r = from; r < to; r++) {
+                    int o = r * v;
+                    axpy(g, prob, o, logits.grad, o, v);
+                    logits.grad[o + targets[r]] -= g;
+                }
+            }
+        });
+        return out;
+    }
+
+    /** {@code sum(x * w)} for a fixed weight array (a scalar; used to test gradients of any op). */
+    public Tensor weightedSum(Tensor x, float[] w) {
+        check(w.length == x.size(), "weightedSum: " + w.length + " weights for " + x);
+        Tensor out = act("wsum", 1);
+        add(new Node() {
+            @Override void forward() {
+                double s = 0;
+                for (int i = 0; i < w.length; i++) s += (double) x.data[i] * w[i];
+                out.data[0] = (float) s;
+            }
+            @Override void backward() { if (x.grad != null) axpy(out.grad[0], w, 0, x.grad, 0, w.length); }
+        });
+        return out;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** {@code y[yo..yo+n) += a * x[xo..xo+n)}. */
+    static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
+        int i = 0;
+        if (n >= L) {
+            FloatVector av = FloatVector.broadcast(S, a);
+            for (; i + L <= n; i += L)
+                FloatVector.fromArray(S, x, xo + i).fma(av, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (; i < n; i++) y[yo + i] += a * x[xo + i];
+    }
+}

@@ -1,0 +1,121 @@
+package io.jlm.train;
+
+import io.jlm.core.parallel.ThreadPool;
+
+import java.io.*;
+import java.nio.file.*;
+import java.util.List;
+
+/**
+ * Trains a {@link Model} on token streams: fixed-shape graphs for training and evaluation are recorded once,
+ * then each step draws a batch from the seeded {@link Rng}, runs forward/backward, clips and applies AdamW.
+ * Everything that influences later steps (weights, optimizer moments, step count, generator state) is in the
+ * checkpoint, so a resumed run continues bit-exactly.
+ */
+public final class Trainer {
+    public final Model model;
+    public final TrainConfig cfg;
+    public final AdamW opt;
+    private final int[] train, val;
+    private final Rng rng;
+    private final Model.Step step;
+    private final Schedule schedule;
+    private int iter;
+
+    public Trainer(Model model, TrainConfig cfg, int[] train, int[] val, ThreadPool pool) {
+        this.model = model; this.cfg = cfg; this.train = train; this.val = val;
+        this.rng = new Rng(cfg.seed() ^ 0x5DEECE66DL);
+        this.opt = new AdamW(model.params(), cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay());
+        this.step = model.build(new Graph(pool), cfg.batch());
+        this.schedule = cfg.schedule();
+        int t = model.cfg.blockSize();
+        if (train.length <= t || (val != null && val.length <= t))
+            throw new IllegalArgumentException("data shorter than block size " + t);
+    }
+
+    public int iter() { return iter; }
+    public Model.Step graph() { return step; }
+
+    /** One optimisation step; returns the training loss of its batch. */
+    public float step() {
+        CharData.batch(train, cfg.batch(), model.cfg.blockSize(), rng, step.ids(), step.targets());
+        Graph g = step.graph();
+        g.forward();
+        model.zeroGrad();
+        g.backward(step.loss());
+        AdamW.clipGradNorm(model.params(), cfg.gradClip());
+        opt.step(schedule.lr(iter));
+        iter++;
+        return step.loss().data[0];
+    }
+
+    public double lr() { return schedule.lr(iter); }
+
+    /** Mean loss over {@code iters} batches drawn from {@code data} with a generator of its own (does not disturb training). */
+    public double evaluate(int[] data, int iters, long seed) {
+        Rng r = new Rng(seed);
+        double sum = 0;
+        for (int i = 0; i < iters; i++) {
+            CharData.batch(data, cfg.batch(), model.cfg.blockSize(), r, step.ids(), step.targets());
+            step.graph().forward();
+            sum += step.loss().data[0];
+        }
+        return sum / iters;
+    }
+    public double valLoss() { return evaluate(val, cfg.evalIters(), 42); }
+    public double trainLoss() { return evaluate(train, cfg.evalIters(), 43); }
+
+    // ------------------------------------------------------------------ checkpoints
+
+    private static final long MAGIC = 0x4A4C4D434B505431L; // "JLMCKPT1"
+
+    /** Writes a checkpoint atomically: to a temporary file in the same directory, then renamed over {@code file}. */
+    public void save(Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16))) {
+            out.writeLong(MAGIC);
+            out.writeInt(iter); out.writeLong(rng.state()); out.writeInt(opt.t);
+            List<Model.Param> ps = model.params();
+            out.writeInt(ps.size());
+            for (int i = 0; i < ps.size(); i++) {
+                out.writeUTF(ps.get(i).name());
+                float[] w = ps.get(i).tensor().data;
+                out.writeInt(w.length);
+                writeFloats(out, w); writeFloats(out, opt.m[i]); writeFloats(out, opt.v[i]);
+            }
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Restores a checkpoint written by {@link #save} for the same model configuration. */
+    public void load(Path file) throws IOException {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
+            if (in.readLong() != MAGIC) throw new IOException(file + ": not a jlm-train checkpoint (bad magic)");
+            iter = in.readInt(); rng.setState(in.readLong()); opt.t = in.readInt();
+            List<Model.Param> ps = model.params();
+            int n = in.readInt();
+            if (n != ps.size()) throw new IOException(file + ": " + n + " parameters, model has " + ps.size());
+            for (int i = 0; i < n; i++) {
+                String name = in.readUTF();
+                float[] w = ps.get(i).tensor().data;
+                int len = in.readInt();
+                if (!name.equals(ps.get(i).name()) || len != w.length)
+                    throw new IOException(file + ": parameter " + i + " is " + name + "[" + len + "], expected "
+                            + ps.get(i).name() + "[" + w.length + "]");
+                readFloats(in, w); readFloats(in, opt.m[i]); readFloats(in, opt.v[i]);
+            }
+        }
+    }
+
+    private static void writeFloats(DataOutputStream out, float[] a) throws IOException {
+        for (float f : a) out.writeInt(Float.floatToRawIntBits(f));
+    }
+    private static void readFloats(DataInputStream in, float[] a) throws IOException {
+        for (int i = 0; i < a.length; i++) a[i] = Float.intBitsToFloat(in.readInt());
+    }
+}

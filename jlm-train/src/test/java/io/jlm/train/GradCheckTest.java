@@ -1,0 +1,152 @@
+package io.jlm.train;
+
+import io.jlm.core.parallel.ThreadPool;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Every op's backward against central finite differences of its forward (loss = sum(out * random weights)). */
+class GradCheckTest {
+    static final ThreadPool POOL = new ThreadPool(2);
+    @AfterAll static void close() { POOL.close(); }
+
+    static Tensor rand(String name, Random r, int... shape) {
+        Tensor t = Tensor.zeros(name, shape);
+        for (int i = 0; i < t.size(); i++) t.data[i] = (float) r.nextGaussian();
+        return t;
+    }
+
+    /** Builds out = f(graph), loss = weightedSum(out), checks d loss / d input for every input. */
+    static void check(List<Tensor> inputs, Function<Graph, Tensor> f) {
+        Random r = new Random(7);
+        Graph g = new Graph(POOL);
+        Tensor out = f.apply(g);
+        float[] w = new float[out.size()];
+        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+        Tensor loss = out.size() == 1 && out.name.equals("loss") ? out : g.weightedSum(out, w);
+        g.forward();
+        for (Tensor t : inputs) t.zeroGrad();
+        g.backward(loss);
+        double eps = 1e-2;
+        for (Tensor t : inputs) {
+            int n = Math.min(t.size(), 40);
+            for (int s = 0; s < n; s++) {
+                int i = t.size() <= 40 ? s : r.nextInt(t.size());
+                float orig = t.data[i];
+                t.data[i] = (float) (orig + eps); g.forward(); double lp = loss.data[0];
+                t.data[i] = (float) (orig - eps); g.forward(); double lm = loss.data[0];
+                t.data[i] = orig;
+                double num = (lp - lm) / (2 * eps), ana = t.grad[i];
+                assertEquals(num, ana, 2e-2 * Math.max(1, Math.abs(num)),
+                        "d loss / d " + t.name + "[" + i + "]");
+            }
+        }
+    }
+
+    @Test void matmulKernelMatchesNaive() {
+        Random r = new Random(1);
+        for (int[] d : new int[][]{{7, 70, 5}, {9, 130, 33}, {4, 64, 3}, {1, 17, 8}, {12, 200, 16}}) {
+            int m = d[0], n = d[1], k = d[2];
+            float[] a = new float[m * k], b = new float[k * n], c = new float[m * n], c2 = new float[m * n];
+            for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
+            for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
+            for (int i = 0; i < c.length; i++) c[i] = c2[i] = (float) r.nextGaussian();
+            for (boolean trans : new boolean[]{false, true}) {
+                // trans: a read as A^T of a [k,m] array
+                new Matmul(POOL).set(a, trans ? 1 : k, trans ? m : 1, b, c, m, n, k, true).run();
+                for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) {
+                    double s = c2[i * n + j];
+                    for (int kk = 0; kk < k; kk++) s += (double) a[trans ? kk * m + i : i * k + kk] * b[kk * n + j];
+                    c2[i * n + j] = (float) s;
+                    assertEquals(s, c[i * n + j], 1e-4 * (1 + Math.abs(s)), "C[" + i + "," + j + "] " + m + "x" + n + "x" + k);
+                }
+            }
+        }
+    }
+
+    @Test void linear() {
+        Random r = new Random(2);
+        Tensor x = rand("x", r, 6, 20), w = rand("w", r, 35, 20), b = rand("b", r, 35);
+        check(List.of(x, w, b), g -> g.linear(x, w, b));
+    }
+
+    @Test void bmmAllTransposes() {
+        Random r = new Random(3);
+        for (boolean ta : new boolean[]{false, true}) for (boolean tb : new boolean[]{false, true}) {
+            Tensor a = ta ? rand("a", r, 2, 5, 3) : rand("a", r, 2, 3, 5);
+            Tensor b = tb ? rand("b", r, 2, 4, 5) : rand("b", r, 2, 5, 4);
+            check(List.of(a, b), g -> g.bmm(a, ta, b, tb));
+        }
+    }
+
+    @Test void embeddingAddBiasMul() {
+        Random r = new Random(4);
+        Tensor table = rand("table", r, 5, 6), bias = rand("bias", r, 6), y = rand("y", r, 7, 6);
+        int[] ids = {0, 3, 3, 4, 1, 0, 2};
+        check(List.of(table, bias, y), g -> g.mul(g.addBias(g.add(g.embedding(table, ids), y), bias), y));
+    }
+
+    @Test void geluSilu() {
+        Random r = new Random(5);
+        Tensor x = rand("x", r, 3, 37);
+        check(List.of(x), g -> g.gelu(x));
+        check(List.of(x), g -> g.silu(x));
+    }
+
+    @Test void norms() {
+        Random r = new Random(6);
+        Tensor x = rand("x", r, 5, 24), gm = rand("g", r, 24), b = rand("b", r, 24);
+        check(List.of(x, gm, b), g -> g.layerNorm(x, gm, b, 1e-5f));
+        check(List.of(x, gm), g -> g.rmsNorm(x, gm, 1e-5f));
+    }
+
+    @Test void causalAttention() {
+        Random r = new Random(8);
+        int batch = 2, t = 5, heads = 2, c = 8;
+        Tensor qkv = rand("qkv", r, batch * t, 3 * c);
+        check(List.of(qkv), g -> g.causalAttention(qkv, batch, t, heads));
+    }
+
+    @Test void attentionAtPreferredWidth() {
+        Random r = new Random(9);
+        int batch = 1, t = 2 * Graph.L + 3, heads = 2, c = 4 * Graph.L;
+        Tensor qkv = rand("qkv", r, batch * t, 3 * c);
+        for (int i = 0; i < qkv.size(); i++) qkv.data[i] *= 0.3f;
+        check(List.of(qkv), g -> g.causalAttention(qkv, batch, t, heads));
+    }
+
+    @Test void rope() {
+        Random r = new Random(10);
+        Tensor x = rand("x", r, 2 * 6, 12);
+        check(List.of(x), g -> g.rope(x, 6, 4, 8, 10000f));
+    }
+
+    @Test void crossEntropy() {
+        Random r = new Random(11);
+        Tensor logits = rand("logits", r, 6, 9);
+        int[] tg = {0, 8, 3, 3, 5, 1};
+        check(List.of(logits), g -> g.crossEntropy(logits, tg));
+    }
+
+    @Test void wholeModels() {
+        for (ModelConfig cfg : new ModelConfig[]{
+                new ModelConfig(ModelConfig.Arch.GPT, 11, 6, 2, 2, 8, 32, true, 1e-5f, 0f),
+                ModelConfig.llama(11, 6, 2, 2, 8, 20)}) {
+            Model model = new Model(cfg, 3);
+            for (Model.Param p : model.params()) for (int i = 0; i < p.tensor().size(); i++)
+                p.tensor().data[i] += 0.01f * (float) Math.sin(i + p.name().length());  // break symmetric init (zero biases, unit norms)
+            Random r = new Random(12);
+            List<Tensor> ps = model.params().stream().map(Model.Param::tensor).toList();
+            check(ps, g -> {
+                Model.Step s = model.build(g, 2);
+                for (int i = 0; i < s.ids().length; i++) { s.ids()[i] = r.nextInt(11); s.targets()[i] = r.nextInt(11); }
+                return s.loss();
+            });
+        }
+    }
+}
