@@ -249,12 +249,12 @@ public final class Graph {
                 for (; i + L <= e; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x.data, i);
                     FloatVector u = v.mul(v).mul(GELU_C).add(1f).mul(v).mul(GELU_S);
-                    FloatVector th = u.lanewise(VectorOperators.TANH);
+                    FloatVector th = VMath.tanh(u);
                     th.add(1f).mul(v).mul(0.5f).intoArray(out.data, i);
                 }
                 for (; i < e; i++) {
                     float v = x.data[i];
-                    out.data[i] = 0.5f * v * (1f + (float) Math.tanh(GELU_S * (v + GELU_C * v * v * v)));
+                    out.data[i] = 0.5f * v * (1f + VMath.tanh(GELU_S * (v + GELU_C * v * v * v)));
                 }
             }
             @Override void bwd(int from, int to, int t) {
@@ -263,7 +263,7 @@ public final class Graph {
                 for (; i + L <= e; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x.data, i);
                     FloatVector v2 = v.mul(v);
-                    FloatVector th = v2.mul(GELU_C).add(1f).mul(v).mul(GELU_S).lanewise(VectorOperators.TANH);
+                    FloatVector th = VMath.tanh(v2.mul(GELU_C).add(1f).mul(v).mul(GELU_S));
                     FloatVector du = v2.mul(3f * GELU_C).add(1f).mul(GELU_S);
                     FloatVector d = th.add(1f).mul(0.5f)
                             .add(v.mul(0.5f).mul(th.mul(th).neg().add(1f)).mul(du));
@@ -271,7 +271,7 @@ public final class Graph {
                 }
                 for (; i < e; i++) {
                     float v = x.data[i];
-                    float th = (float) Math.tanh(GELU_S * (v + GELU_C * v * v * v));
+                    float th = VMath.tanh(GELU_S * (v + GELU_C * v * v * v));
                     float d = 0.5f * (1f + th) + 0.5f * v * (1f - th * th) * GELU_S * (1f + 3f * GELU_C * v * v);
                     x.grad[i] += out.grad[i] * d;
                 }
@@ -290,22 +290,21 @@ public final class Graph {
                 int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
                 for (; i + L <= e; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x.data, i);
-                    FloatVector sg = v.neg().lanewise(VectorOperators.EXP).add(1f);
-                    v.div(sg).intoArray(out.data, i);
+                    v.mul(VMath.sigmoid(v)).intoArray(out.data, i);
                 }
-                for (; i < e; i++) { float v = x.data[i]; out.data[i] = v / (1f + (float) Math.exp(-v)); }
+                for (; i < e; i++) { float v = x.data[i]; out.data[i] = v * VMath.sigmoid(v); }
             }
             @Override void bwd(int from, int to, int t) {
                 if (x.grad == null) return;
                 int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
                 for (; i + L <= e; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x.data, i);
-                    FloatVector sg = FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+                    FloatVector sg = VMath.sigmoid(v);
                     FloatVector d = sg.mul(v.mul(sg.neg().add(1f)).add(1f));
                     FloatVector.fromArray(S, out.grad, i).fma(d, FloatVector.fromArray(S, x.grad, i)).intoArray(x.grad, i);
                 }
                 for (; i < e; i++) {
-                    float v = x.data[i], sg = 1f / (1f + (float) Math.exp(-v));
+                    float v = x.data[i], sg = VMath.sigmoid(v);
                     x.grad[i] += out.grad[i] * sg * (1f + v * (1f - sg));
                 }
             }
@@ -453,14 +452,10 @@ public final class Graph {
     /** {@code x[o..o+n) = exp(x - max)}, returns the sum. */
     private static float expShift(float[] x, int o, int n, float max) {
         int i = 0;
-        FloatVector acc = FloatVector.zero(S);
-        for (; i + L <= n; i += L) {
-            FloatVector e = FloatVector.fromArray(S, x, o + i).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(x, o + i);
-            acc = acc.add(e);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) { float e = (float) Math.exp(x[o + i] - max); x[o + i] = e; sum += e; }
+        for (; i + L <= n; i += L) VMath.exp(FloatVector.fromArray(S, x, o + i).sub(max)).intoArray(x, o + i);
+        for (; i < n; i++) x[o + i] = VMath.exp(x[o + i] - max);
+        float sum = 0f;
+        for (int j = 0; j < n; j++) sum += x[o + j];
         return sum;
     }
 

@@ -1,0 +1,41 @@
+package io.jlm.cli;
+
+import io.jlm.train.TrainConfig;
+import io.jlm.train.TrainRun;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Trains a small language model from scratch (see docs/TRAINING.md).")
+final class TrainCommand implements Callable<Integer> {
+
+    @Option(names = "--preset", defaultValue = "shakespeare-char",
+            description = "training recipe; 'shakespeare-char' = nanoGPT's CPU baseline (char-level, 4 layers, 4 heads, dim 128, block 64, batch 12)")
+    String preset;
+
+    @Option(names = "--data", defaultValue = "/work/shared/corpora/tinyshakespeare.txt", description = "training text (default ${DEFAULT-VALUE})")
+    Path data;
+
+    @Option(names = "--iters", description = "iterations (default 2000)") Integer iters;
+    @Option(names = "--out", defaultValue = "out-shakespeare-char", description = "output directory: ckpt.bin, loss.csv, loss.png (default ${DEFAULT-VALUE})")
+    Path out;
+    @Option(names = "--resume", description = "continue from OUT/ckpt.bin when it exists") boolean resume;
+    @Option(names = "--seed", description = "random seed (default 1337)") Long seed;
+    @Option(names = {"-t", "--threads"}, description = "threads (default: all cores)") Integer threads;
+    @Option(names = "--no-progress", description = "log evaluations as lines instead of a progress bar") boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!preset.equals("shakespeare-char"))
+            throw new IllegalArgumentException("unknown preset '" + preset + "' (known: shakespeare-char)");
+        TrainConfig d = TrainConfig.shakespeareChar();
+        TrainConfig tc = new TrainConfig(iters != null ? iters : d.iters(), d.batch(), d.lr(), d.minLr(), d.warmup(),
+                d.decayIters(), d.beta1(), d.beta2(), d.weightDecay(), d.gradClip(), d.evalInterval(), d.evalIters(),
+                seed != null ? seed : d.seed(), threads != null ? threads : d.threads());
+        TrainRun.shakespeareChar(data, out, tc, resume, !noProgress, System.out);
+        return 0;
+    }
+}

@@ -1,0 +1,89 @@
+package io.jlm.train;
+
+import io.jlm.core.parallel.ThreadPool;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * A complete training run: the {@code shakespeare-char} preset (nanoGPT's CPU baseline), with a progress bar
+ * (loss, tokens/s, ETA), periodic evaluation, a loss CSV ({@code loss.csv}), an atomically written checkpoint
+ * ({@code ckpt.bin}, resumed when present and {@code resume} is set) and a summary with the median step time.
+ */
+public final class TrainRun {
+    public record Result(double valLoss, double trainLoss, double medianStepMs, int iters) {}
+
+    public static Result shakespeareChar(Path corpus, Path outDir, TrainConfig tc, boolean resume, boolean progress,
+                                         PrintStream log) throws IOException {
+        CharData data = CharData.load(corpus);
+        ModelConfig mc = ModelConfig.gpt(data.vocab(), 64, 4, 4, 128);
+        Model model = new Model(mc, tc.seed());
+        try (ThreadPool pool = new ThreadPool(tc.threads())) {
+            Trainer tr = new Trainer(model, tc, data.train, data.val, pool);
+            Files.createDirectories(outDir);
+            Path ckpt = outDir.resolve("ckpt.bin"), csv = outDir.resolve("loss.csv");
+            if (resume && Files.exists(ckpt)) {
+                tr.load(ckpt);
+                log.printf("resumed from %s at iteration %d%n", ckpt, tr.iter());
+            }
+            log.printf("GPT %d layers, %d heads, %d dim, block %d, vocab %d: %,d parameters; batch %d, %d threads%n",
+                    mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.blockSize(), mc.vocab(), model.parameterCount(),
+                    tc.batch(), tc.threads());
+            long tokensPerStep = (long) tc.batch() * mc.blockSize();
+            double[] ms = new double[Math.max(0, tc.iters() - tr.iter())];
+            int nMs = 0;
+            boolean append = resume && Files.exists(csv) && tr.iter() > 0;
+            try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(csv,
+                    append ? new java.nio.file.OpenOption[]{java.nio.file.StandardOpenOption.APPEND}
+                           : new java.nio.file.OpenOption[0]));
+                 ProgressBar pb = progress ? new ProgressBarBuilder().setTaskName("train").setInitialMax(tc.iters())
+                         .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate().build() : null) {
+                if (!append) out.println("iter,lr,train_loss,val_loss,step_ms");
+                if (pb != null) pb.stepTo(tr.iter());
+                double smooth = Double.NaN;
+                while (tr.iter() < tc.iters()) {
+                    int it = tr.iter();
+                    double lr = tr.lr();
+                    long t0 = System.nanoTime();
+                    float loss = tr.step();
+                    double dt = (System.nanoTime() - t0) / 1e6;
+                    ms[nMs++] = dt;
+                    smooth = Double.isNaN(smooth) ? loss : 0.9 * smooth + 0.1 * loss;
+                    String val = "";
+                    if ((tr.iter() % tc.evalInterval() == 0) || tr.iter() == tc.iters()) {
+                        double v = tr.valLoss();
+                        val = String.format("%.4f", v);
+                        if (pb == null) log.printf("iter %d: train loss %.4f, val loss %.4f%n", tr.iter(), loss, v);
+                        tr.save(ckpt);
+                    }
+                    out.printf("%d,%.6g,%.5f,%s,%.2f%n", it, lr, loss, val, dt);
+                    if (pb != null) {
+                        pb.stepTo(tr.iter());
+                        pb.setExtraMessage(String.format("loss %.3f, %.0f tok/s", smooth, tokensPerStep * 1000 / dt));
+                    }
+                }
+            }
+            double median = Double.NaN;
+            if (nMs > 0) { double[] s = Arrays.copyOf(ms, nMs); Arrays.sort(s); median = s[nMs / 2]; }
+            double vl = tr.valLoss(), tl = tr.trainLoss();
+            log.printf("done: %d iterations, train loss %.4f, val loss %.4f, median step %.1f ms (%,.0f tokens/s)%n",
+                    tr.iter(), tl, vl, median, tokensPerStep * 1000 / median);
+            LossPlot.write(csv, outDir.resolve("loss.png"), log);
+            return new Result(vl, tl, median, tr.iter());
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        int iters = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+        Path corpus = Path.of(args.length > 1 ? args[1] : "/work/shared/corpora/tinyshakespeare.txt");
+        shakespeareChar(corpus, Path.of(args.length > 2 ? args[2] : "out-shakespeare-char"),
+                TrainConfig.shakespeareChar().withIters(iters), false, false, System.out);
+    }
+}
