@@ -32,6 +32,8 @@ public final class LossPlot {
         System.setProperty("java.awt.headless", "true");
         XYChart chart = new XYChartBuilder().width(800).height(500).title("loss").xAxisTitle("iteration")
                 .yAxisTitle("cross-entropy (nats)").build();
+        chart.getStyler().setXAxisDecimalPattern("#");
+        chart.getStyler().setXAxisTickMarkSpacingHint(120);
         chart.addSeries("train (EMA 0.95)", it, tl).setMarker(SeriesMarkers.NONE);
         if (!vit.isEmpty()) chart.addSeries("val", vit, vl).setMarker(SeriesMarkers.CIRCLE);
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);

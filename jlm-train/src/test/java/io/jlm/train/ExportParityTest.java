@@ -29,6 +29,8 @@ class ExportParityTest {
 
         Path gguf = dir.resolve("tiny-llama.gguf");
         GgufExport.write(model, GgufExport.charVocabulary(data.chars), "jlm-train-test", gguf);
+        String keep = System.getProperty("jlm.train.exportTo");   // for checking the file by hand with llama.cpp
+        if (keep != null) java.nio.file.Files.copy(gguf, Path.of(keep), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
 
         Model.Step one = model.build(new Graph(POOL), 1);
         int[] prompt = data.encode("the lazy dog. pa");

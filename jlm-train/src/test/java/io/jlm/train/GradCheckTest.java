@@ -22,7 +22,10 @@ class GradCheckTest {
     }
 
     /** Builds out = f(graph), loss = weightedSum(out), checks d loss / d input for every input. */
-    static void check(List<Tensor> inputs, Function<Graph, Tensor> f) {
+    static void check(List<Tensor> inputs, Function<Graph, Tensor> f) { check(inputs, f, 1e-2); }
+
+    /** Central differences with step {@code eps}; |numeric - analytic| must be within 2e-3 * max(1, |numeric|). */
+    static void check(List<Tensor> inputs, Function<Graph, Tensor> f, double eps) {
         Random r = new Random(7);
         Graph g = new Graph(POOL);
         Tensor out = f.apply(g);
@@ -32,7 +35,7 @@ class GradCheckTest {
         g.forward();
         for (Tensor t : inputs) t.zeroGrad();
         g.backward(loss);
-        double eps = 1e-2;
+        double worst = 0;
         for (Tensor t : inputs) {
             int n = Math.min(t.size(), 40);
             for (int s = 0; s < n; s++) {
@@ -42,10 +45,12 @@ class GradCheckTest {
                 t.data[i] = (float) (orig - eps); g.forward(); double lm = loss.data[0];
                 t.data[i] = orig;
                 double num = (lp - lm) / (2 * eps), ana = t.grad[i];
-                assertEquals(num, ana, 2e-2 * Math.max(1, Math.abs(num)),
+                worst = Math.max(worst, Math.abs(num - ana) / Math.max(1, Math.abs(num)));
+                assertEquals(num, ana, 2e-3 * Math.max(1, Math.abs(num)),
                         "d loss / d " + t.name + "[" + i + "]");
             }
         }
+        System.out.printf("grad check %-10s worst |num - ana| / max(1, |num|) = %.1e%n", out.name, worst);
     }
 
     @Test void matmulKernelMatchesNaive() {
@@ -146,7 +151,7 @@ class GradCheckTest {
                 Model.Step s = model.build(g, 2);
                 for (int i = 0; i < s.ids().length; i++) { s.ids()[i] = r.nextInt(11); s.targets()[i] = r.nextInt(11); }
                 return s.loss();
-            });
+            }, 1e-3);   // the residual stream is small at init (std ~0.02): a larger step sees LayerNorm's curvature
         }
     }
 }
