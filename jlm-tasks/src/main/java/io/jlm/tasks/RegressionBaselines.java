@@ -1,0 +1,123 @@
+package io.jlm.tasks;
+
+import java.util.random.RandomGenerator;
+
+/**
+ * Classical in-context regression learners, computed exactly in double precision from the first {@code n} points of a
+ * {@link LinearRegressionTask.Sample}: minimum-norm least squares (OLS), ridge regression and {@code k} steps of
+ * full-batch gradient descent on the mean squared error from {@code w = 0}.
+ */
+public final class RegressionBaselines {
+    private RegressionBaselines() {}
+
+    /** A learner: weights from the first {@code n} points. */
+    @FunctionalInterface
+    public interface Learner {
+        double[] fit(double[][] x, double[] y, int n);
+    }
+
+    /**
+     * Minimum-norm least squares: {@code (X^T X)^-1 X^T y} when {@code n >= dim}, else {@code X^T (X X^T)^-1 y}
+     * (the interpolating solution of least norm); zero for {@code n = 0}.
+     */
+    public static double[] leastSquares(double[][] x, double[] y, int n) {
+        int d = x[0].length;
+        if (n == 0) return new double[d];
+        if (n >= d) return ridge(x, y, n, 0);
+        double[][] g = new double[n][n];
+        for (int i = 0; i < n; i++) for (int k = 0; k < n; k++) g[i][k] = dot(x[i], x[k]);
+        double[] a = solve(g, java.util.Arrays.copyOf(y, n));
+        double[] w = new double[d];
+        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) w[j] += a[i] * x[i][j];
+        return w;
+    }
+
+    /** Ridge regression {@code (X^T X + lambda I)^-1 X^T y} on the first n points ({@code lambda >= 0}). */
+    public static double[] ridge(double[][] x, double[] y, int n, double lambda) {
+        int d = x[0].length;
+        if (n == 0) return new double[d];
+        double[][] a = new double[d][d];
+        double[] b = new double[d];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < d; j++) {
+                b[j] += x[i][j] * y[i];
+                for (int k = 0; k < d; k++) a[j][k] += x[i][j] * x[i][k];
+            }
+        }
+        for (int j = 0; j < d; j++) a[j][j] += lambda;
+        return solve(a, b);
+    }
+
+    /**
+     * {@code steps} steps of gradient descent on {@code L(w) = 1/(2n) sum (w.x_i - y_i)^2} from {@code w = 0} with
+     * learning rate {@code lr}: {@code w <- w - lr/n * X^T (X w - y)}.
+     */
+    public static double[] gradientDescent(double[][] x, double[] y, int n, int steps, double lr) {
+        int d = x[0].length;
+        double[] w = new double[d];
+        if (n == 0) return w;
+        double[] g = new double[d];
+        for (int s = 0; s < steps; s++) {
+            java.util.Arrays.fill(g, 0);
+            for (int i = 0; i < n; i++) {
+                double r = dot(w, x[i]) - y[i];
+                for (int j = 0; j < d; j++) g[j] += r * x[i][j];
+            }
+            for (int j = 0; j < d; j++) w[j] -= lr / n * g[j];
+        }
+        return w;
+    }
+
+    public static Learner leastSquares() { return RegressionBaselines::leastSquares; }
+    public static Learner ridge(double lambda) { return (x, y, n) -> ridge(x, y, n, lambda); }
+    public static Learner gradientDescent(int steps, double lr) { return (x, y, n) -> gradientDescent(x, y, n, steps, lr); }
+
+    /**
+     * Mean squared error of predicting {@code y_n} from {@code x_n} and the first {@code n} points, for every
+     * {@code n in [0, points)}, averaged over {@code samples} problems drawn from {@code task}.
+     */
+    public static double[] errorCurve(LinearRegressionTask task, Learner learner, int samples, RandomGenerator rnd) {
+        double[] err = new double[task.points()];
+        for (int s = 0; s < samples; s++) {
+            LinearRegressionTask.Sample ex = task.sample(rnd);
+            for (int n = 0; n < task.points(); n++) {
+                double[] w = learner.fit(ex.x(), ex.y(), n);
+                double e = dot(w, ex.x()[n]) - ex.y()[n];
+                err[n] += e * e;
+            }
+        }
+        for (int n = 0; n < err.length; n++) err[n] /= samples;
+        return err;
+    }
+
+    static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    /** Solves {@code a x = b} by Gaussian elimination with partial pivoting (a and b are overwritten). */
+    static double[] solve(double[][] a, double[] b) {
+        int n = b.length;
+        for (int c = 0; c < n; c++) {
+            int p = c;
+            for (int r = c + 1; r < n; r++) if (Math.abs(a[r][c]) > Math.abs(a[p][c])) p = r;
+            if (Math.abs(a[p][c]) < 1e-300) throw new ArithmeticException("singular system in regression baseline (column " + c + ")");
+            double[] t = a[c]; a[c] = a[p]; a[p] = t;
+            double tb = b[c]; b[c] = b[p]; b[p] = tb;
+            for (int r = c + 1; r < n; r++) {
+                double f = a[r][c] / a[c][c];
+                if (f == 0) continue;
+                for (int k = c; k < n; k++) a[r][k] -= f * a[c][k];
+                b[r] -= f * b[c];
+            }
+        }
+        double[] x = new double[n];
+        for (int r = n - 1; r >= 0; r--) {
+            double s = b[r];
+            for (int k = r + 1; k < n; k++) s -= a[r][k] * x[k];
+            x[r] = s / a[r][r];
+        }
+        return x;
+    }
+}

@@ -1,0 +1,25 @@
+package io.jlm.tasks;
+
+import java.util.random.RandomGenerator;
+
+/**
+ * A synthetic sequence task: generates examples deterministically from a random generator (the same seed gives the
+ * same examples). Token ids lie in {@code [0, vocabSize())}; each task documents its token layout.
+ */
+public interface Task {
+
+    /** Short name, e.g. {@code mqar}. */
+    String name();
+
+    /** Number of token ids the task uses (a model evaluated on it needs at least this many). */
+    int vocabSize();
+
+    /** Length of every example (all tasks here generate fixed-length examples). */
+    int sequenceLength();
+
+    /** A new example, using only {@code rnd} for randomness. */
+    Example sample(RandomGenerator rnd);
+
+    /** One-line description of the configuration. */
+    default String describe() { return toString(); }
+}
