@@ -23,6 +23,8 @@ import java.nio.charset.StandardCharsets;
                 LogitsCommand.class,
                 BenchCommand.class,
                 SynthCommand.class,
+                TokenizerCommand.class,
+                EvalCommand.class,
         })
 public final class Main implements Runnable {
 

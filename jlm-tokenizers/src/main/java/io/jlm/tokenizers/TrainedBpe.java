@@ -62,10 +62,22 @@ public record TrainedBpe(String[] tokens, int[] types, String[] merges, String p
         return m;
     }
 
-    /** Writes a vocabulary-only GGUF file (metadata, no tensors). */
+    /**
+     * Writes a vocabulary-only GGUF file (metadata, no tensors) in the style of llama.cpp's {@code ggml-vocab-*.gguf}
+     * files: besides the tokenizer it declares {@code general.architecture = "gpt2"} with placeholder
+     * hyper-parameters, which llama.cpp needs to open the file with {@code vocab_only} (e.g. {@code llama-tokenize});
+     * the file holds no weights. A model exporter should embed {@link #ggufMetadata} instead.
+     */
     public void writeGGUF(Path path, String name) throws IOException {
         GGUFWriter w = new GGUFWriter();
+        w.putString("general.architecture", "gpt2");
         for (Map.Entry<String, GGUFValue> e : ggufMetadata(name).entrySet()) w.put(e.getKey(), e.getValue());
+        w.putU32("gpt2.block_count", 1);
+        w.putU32("gpt2.context_length", 1024);
+        w.putU32("gpt2.embedding_length", 64);
+        w.putU32("gpt2.feed_forward_length", 256);
+        w.putU32("gpt2.attention.head_count", 1);
+        w.putF32("gpt2.attention.layer_norm_epsilon", 1e-5f);
         w.write(path);
     }
 
