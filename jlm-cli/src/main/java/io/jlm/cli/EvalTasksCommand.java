@@ -21,13 +21,13 @@ import java.util.concurrent.Callable;
                 + "mqar, copy, induction, selective-copy, passkey, phonebook, regression, passkey-text.")
 final class EvalTasksCommand implements Callable<Integer> {
 
-    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file.")
+    @Option(names = {"-m", "--model"}, description = "GGUF model file.")
     Path model;
 
-    @Option(names = "--task", required = true, split = ",", description = "Task name(s), comma separated.")
+    @Option(names = "--task", split = ",", description = "Task name(s), comma separated.")
     List<String> tasks;
 
-    @Option(names = {"-P", "--param"}, description = "Task parameter key=value (repeatable), e.g. -P pairs=16.")
+    @Option(names = {"-P", "--param"}, description = "Task parameter key=value (repeatable, applies to every --task), e.g. -P pairs=16.")
     List<String> params = new ArrayList<>();
 
     @Option(names = "--samples", defaultValue = "100", description = "Examples per task (default ${DEFAULT-VALUE}).")
@@ -53,6 +53,8 @@ final class EvalTasksCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
+        if (model == null) throw new IllegalArgumentException("missing -m/--model (the GGUF model to evaluate)");
+        if (tasks == null || tasks.isEmpty()) throw new IllegalArgumentException("missing --task; expected one or more of " + Tasks.names());
         if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1");
         Map<String, String> p = Tasks.parseParams(params);
         try (LoadedModel lm = LoadedModel.open(model, threads)) {
@@ -61,16 +63,10 @@ final class EvalTasksCommand implements Callable<Integer> {
                 Task task = Tasks.create(name.trim(), p, lm.tokenizer);
                 TaskScorer.Result r = TaskScorer.score(lm.model, task, samples, seed);
                 out.printf("%-15s %8d %9.4f %9.4f %9.4f  %s%n", task.name(), r.examples(), r.accuracy(), r.exactMatch(),
-                        r.meanNll(), describe(task));
+                        r.meanNll(), task);
                 out.flush();
             }
         }
         return 0;
-    }
-
-    private static String describe(Task t) {
-        String s = t.toString();
-        // a text task's record string would print the tokenizer; keep the parameters only
-        return s.replaceAll("tokenizer=[^,]*, ", "");
     }
 }

@@ -39,6 +39,11 @@ public record TextPasskeyTask(Tokenizer tokenizer, int repeats, double depth, in
     }
 
     @Override public String name() { return "passkey-text"; }
+
+    @Override
+    public String toString() {
+        return "TextPasskeyTask[repeats=" + repeats + ", depth=" + depth + ", digits=" + digits + "]";
+    }
     @Override public int vocabSize() { return tokenizer.vocabSize(); }
 
     /** An upper bound of the example length (the exact length depends on how the key's digits tokenize). */
