@@ -1,5 +1,7 @@
 package io.jlm.cli;
 
+import io.jlm.tasks.QuantizedRegressionTask;
+import io.jlm.tasks.RegressionEvaluation;
 import io.jlm.tasks.Task;
 import io.jlm.tasks.TaskScorer;
 import io.jlm.tasks.Tasks;
@@ -39,6 +41,12 @@ final class EvalTasksCommand implements Callable<Integer> {
     @Option(names = "--list", description = "List the tasks and their parameters with defaults, then exit.")
     boolean list;
 
+    @Option(names = "--gd-steps", defaultValue = "10", description = "regression: gradient-descent baseline steps (default ${DEFAULT-VALUE}).")
+    int gdSteps;
+
+    @Option(names = "--gd-lr", defaultValue = "0.1", description = "regression: gradient-descent baseline learning rate (default ${DEFAULT-VALUE}).")
+    double gdLr;
+
     @Option(names = {"-t", "--threads"}, defaultValue = "0", description = "Threads; 0 = all cores.")
     int threads;
 
@@ -64,6 +72,14 @@ final class EvalTasksCommand implements Callable<Integer> {
                 TaskScorer.Result r = TaskScorer.score(lm.model, task, samples, seed);
                 out.printf("%-15s %8d %9.4f %9.4f %9.4f  %s%n", task.name(), r.examples(), r.accuracy(), r.exactMatch(),
                         r.meanNll(), task);
+                if (task instanceof QuantizedRegressionTask q) {
+                    double noise = q.regression().noise();
+                    double lambda = Math.max(noise * noise, 1e-3);
+                    RegressionEvaluation.Curves c = RegressionEvaluation.evaluate(lm.model, q, samples, seed, lambda, gdSteps, gdLr);
+                    StringBuilder b = new StringBuilder("  squared error, mean over positions:");
+                    for (String k : c.errors().keySet()) b.append(String.format(" %s %.4f;", k, c.mean(k)));
+                    out.println(b);
+                }
                 out.flush();
             }
         }

@@ -17,19 +17,80 @@ public final class RegressionBaselines {
     }
 
     /**
-     * Minimum-norm least squares: {@code (X^T X)^-1 X^T y} when {@code n >= dim}, else {@code X^T (X X^T)^-1 y}
-     * (the interpolating solution of least norm); zero for {@code n = 0}.
+     * Minimum-norm least squares on the first n points: {@code pinv(X^T X) X^T y}, which is {@code (X^T X)^-1 X^T y}
+     * when X has full column rank and the least-norm interpolating solution {@code X^T (X X^T)^-1 y} when
+     * {@code n < dim}; rank-deficient data (e.g. quantized inputs with repeated values) are handled by the
+     * pseudo-inverse (eigenvalues below {@code 1e-12} of the largest are treated as zero). Zero for {@code n = 0}.
      */
     public static double[] leastSquares(double[][] x, double[] y, int n) {
         int d = x[0].length;
         if (n == 0) return new double[d];
-        if (n >= d) return ridge(x, y, n, 0);
-        double[][] g = new double[n][n];
-        for (int i = 0; i < n; i++) for (int k = 0; k < n; k++) g[i][k] = dot(x[i], x[k]);
-        double[] a = solve(g, java.util.Arrays.copyOf(y, n));
+        double[][] a = new double[d][d];
+        double[] b = new double[d];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < d; j++) {
+                b[j] += x[i][j] * y[i];
+                for (int k = 0; k < d; k++) a[j][k] += x[i][j] * x[i][k];
+            }
+        }
+        double[][] v = new double[d][d];
+        double[] ev = symmetricEigen(a, v);
+        double max = 0;
+        for (double e : ev) max = Math.max(max, Math.abs(e));
+        double tol = max * 1e-12 * d;
         double[] w = new double[d];
-        for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) w[j] += a[i] * x[i][j];
+        for (int k = 0; k < d; k++) {
+            if (Math.abs(ev[k]) <= tol) continue;
+            double c = 0;
+            for (int j = 0; j < d; j++) c += v[j][k] * b[j];
+            c /= ev[k];
+            for (int j = 0; j < d; j++) w[j] += c * v[j][k];
+        }
         return w;
+    }
+
+    /**
+     * Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations: returns the eigenvalues, fills the columns
+     * of {@code vectors} with the eigenvectors ({@code a} is overwritten).
+     */
+    static double[] symmetricEigen(double[][] a, double[][] vectors) {
+        int d = a.length;
+        for (int i = 0; i < d; i++) { java.util.Arrays.fill(vectors[i], 0); vectors[i][i] = 1; }
+        for (int sweep = 0; sweep < 100; sweep++) {
+            double off = 0, diag = 0;
+            for (int i = 0; i < d; i++) {
+                diag += a[i][i] * a[i][i];
+                for (int j = i + 1; j < d; j++) off += a[i][j] * a[i][j];
+            }
+            if (off <= 1e-30 * diag || off == 0) break;
+            for (int p = 0; p < d; p++) {
+                for (int q = p + 1; q < d; q++) {
+                    if (a[p][q] == 0) continue;
+                    double theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
+                    double t = Math.signum(theta) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+                    if (theta == 0) t = 1;
+                    double c = 1 / Math.sqrt(t * t + 1), s = t * c;
+                    for (int k = 0; k < d; k++) { // A <- A J
+                        double akp = a[k][p], akq = a[k][q];
+                        a[k][p] = c * akp - s * akq;
+                        a[k][q] = s * akp + c * akq;
+                    }
+                    for (int k = 0; k < d; k++) { // A <- J^T A
+                        double apk = a[p][k], aqk = a[q][k];
+                        a[p][k] = c * apk - s * aqk;
+                        a[q][k] = s * apk + c * aqk;
+                    }
+                    for (int k = 0; k < d; k++) {
+                        double vkp = vectors[k][p], vkq = vectors[k][q];
+                        vectors[k][p] = c * vkp - s * vkq;
+                        vectors[k][q] = s * vkp + c * vkq;
+                    }
+                }
+            }
+        }
+        double[] ev = new double[d];
+        for (int i = 0; i < d; i++) ev[i] = a[i][i];
+        return ev;
     }
 
     /** Ridge regression {@code (X^T X + lambda I)^-1 X^T y} on the first n points ({@code lambda >= 0}). */

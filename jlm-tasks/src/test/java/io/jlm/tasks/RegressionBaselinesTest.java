@@ -20,6 +20,14 @@ class RegressionBaselinesTest {
         double[][] x1 = {{1, 2, 2}};
         assertArrayEquals(new double[]{1, 2, 2}, RegressionBaselines.leastSquares(x1, new double[]{9}, 1), 1e-12);
         assertArrayEquals(new double[]{0, 0}, RegressionBaselines.leastSquares(x, y, 0));
+        // rank-deficient with n > dim: two equal columns -> the minimum-norm solution splits the weight evenly
+        double[][] xr = {{1, 1}, {2, 2}, {-1, -1}};
+        double[] yr = {2, 4, -2};
+        assertArrayEquals(new double[]{1, 1}, RegressionBaselines.leastSquares(xr, yr, 3), 1e-9);
+        // under-determined, two points in 3-D: X^T (X X^T)^-1 y computed by hand
+        // X = [[1,0,1],[0,1,1]], X X^T = [[2,1],[1,2]], y = [3,0] -> a = 1/3 [[2,-1],[-1,2]] y = [2,-1], w = [2,-1,1]
+        double[][] xu = {{1, 0, 1}, {0, 1, 1}};
+        assertArrayEquals(new double[]{2, -1, 1}, RegressionBaselines.leastSquares(xu, new double[]{3, 0}, 2), 1e-9);
     }
 
     @Test
