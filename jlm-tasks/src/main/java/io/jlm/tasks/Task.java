@@ -20,6 +20,13 @@ public interface Task {
     /** A new example, using only {@code rnd} for randomness. */
     Example sample(RandomGenerator rnd);
 
+    /** {@code count} consecutive examples from {@code rnd} (the same as calling {@link #sample} that often). */
+    default Example[] sample(RandomGenerator rnd, int count) {
+        Example[] out = new Example[count];
+        for (int i = 0; i < count; i++) out[i] = sample(rnd);
+        return out;
+    }
+
     /** One-line description of the configuration. */
     default String describe() { return toString(); }
 }

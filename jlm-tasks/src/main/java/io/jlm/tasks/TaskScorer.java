@@ -31,10 +31,7 @@ public final class TaskScorer {
 
     /** Scores {@code count} examples drawn from {@code task} with {@code new Random(seed)}. */
     public static Result score(LanguageModel model, Task task, int count, long seed) {
-        Random rnd = new Random(seed);
-        Example[] ex = new Example[count];
-        for (int i = 0; i < count; i++) ex[i] = task.sample(rnd);
-        return score(model, task.name(), ex);
+        return score(model, task.name(), task.sample(new Random(seed), count));
     }
 
     /** Scores given examples. */
