@@ -158,7 +158,8 @@ public record TrainedBpe(String[] tokens, int[] types, String[] merges, String p
     /**
      * A deliberately simple encoder over strings, independent of {@link BpeTokenizer}'s heap and symbol tables:
      * pre-tokenize, then in each word repeatedly merge the adjacent pair of lowest merge rank (leftmost on ties)
-     * until no pair has a merge. Special tokens in the text are not recognised (plain text only). Quadratic per word;
+     * until no pair has a merge; for pre-tokenizer types with {@code ignore_merges} (e.g. {@code llama-bpe}) a word
+     * that is itself a token is emitted whole. Special tokens in the text are not recognised (plain text only). Quadratic per word;
      * meant for tests and for checking a trained vocabulary.
      */
     public int[] referenceEncode(String text) {
@@ -168,9 +169,14 @@ public record TrainedBpe(String[] tokens, int[] types, String[] merges, String p
         for (int i = 0; i < tokens.length; i++) if (types[i] == Vocabulary.TYPE_NORMAL) ids.put(tokens[i], i);
         Map<String, int[]> cache = new HashMap<>();
         List<Integer> out = new ArrayList<>();
-        for (String word : PreTokenizerType.forName(pre).preTokenizer().split(text)) {
+        PreTokenizerType type = PreTokenizerType.forName(pre);
+        for (String word : type.preTokenizer().split(text)) {
             int[] enc = cache.computeIfAbsent(word, wd -> {
                 byte[] b = wd.getBytes(StandardCharsets.UTF_8);
+                if (type.ignoreMerges()) {
+                    Integer whole = ids.get(BpeByteEncoding.encode(b, 0, b.length));
+                    if (whole != null) return new int[]{whole};
+                }
                 List<String> s = new ArrayList<>();
                 for (byte x : b) s.add(String.valueOf(BpeByteEncoding.byteToChar(x)));
                 while (s.size() > 1) {

@@ -127,6 +127,20 @@ class BpeTrainerTest {
     }
 
     @Test
+    void otherPreTokenizerTypesRoundTrip() throws IOException {
+        String text = Files.readString(SharedData.require("corpora/moby-dick.txt")).substring(0, 200_000);
+        for (String pre : new String[]{"llama-bpe", "qwen2", "starcoder"}) {
+            TrainedBpe t = new BpeTrainer(1500, List.of("<|endoftext|>"), pre, 2).add(text).train();
+            Path gguf = tmp.resolve(pre + ".gguf");
+            t.writeGGUF(gguf, pre);
+            Tokenizer loaded = Tokenizers.fromGGUF(gguf);
+            String probe = text.substring(100_000, 150_000) + " 1234567 don't DON'T \t\n  x";
+            assertArrayEquals(t.referenceEncode(probe), loaded.encode(probe), pre);
+            assertEquals(probe, loaded.decode(loaded.encode(probe)), pre);
+        }
+    }
+
+    @Test
     void rejectsBadSettings() {
         assertThrows(IllegalArgumentException.class, () -> new BpeTrainer(100));
         assertThrows(IllegalArgumentException.class, () -> new BpeTrainer(1000, List.of(), "gpt-2", 2));
