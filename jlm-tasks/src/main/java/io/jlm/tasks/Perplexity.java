@@ -93,8 +93,8 @@ public final class Perplexity {
      */
     public static Result evaluate(LanguageModel model, Tokenizer tokenizer, String text, Options o, Progress progress) {
         int[] tokens = tokenizer.encode(text, true, false);
-        boolean addsBos = tokenizer.bos() >= 0 && tokens.length > 0 && tokens[0] == tokenizer.bos()
-                && tokenizer.encode("", true, false).length > 0;
+        int[] empty = tokenizer.encode("", true, false);
+        boolean addsBos = tokenizer.bos() >= 0 && empty.length > 0 && empty[0] == tokenizer.bos();
         return evaluate(model, tokens, id -> tokenizer.tokenBytes(id).length, addsBos ? tokenizer.bos() : -1, o, progress);
     }
 
