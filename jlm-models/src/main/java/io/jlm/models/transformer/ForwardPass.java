@@ -118,6 +118,10 @@ final class ForwardPass {
                         + " is outside the vocabulary [0, " + vocab + ")");
             }
         }
+        if (!cache.reserve(state.position + n)) {
+            throw new IllegalStateException("KV cache out of memory: cannot reserve blocks for positions up to "
+                    + (state.position + n) + " (the block pool is exhausted)");
+        }
         float[] result = allLogits ? new float[n * vocab] : lastLogits;
         for (int s = 0; s < n; s += MAX_BATCH) {
             int b = Math.min(MAX_BATCH, n - s);

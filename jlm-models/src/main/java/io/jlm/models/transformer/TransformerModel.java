@@ -6,6 +6,7 @@ import io.jlm.models.LanguageModel;
 import io.jlm.models.ModelConfig;
 import io.jlm.models.ModelState;
 import io.jlm.models.OwnedResource;
+import io.jlm.models.state.KvCache;
 
 /**
  * A decoder-only transformer (llama, qwen2, qwen3, phi3, gemma2, ...): one block implementation parameterised by
@@ -51,6 +52,35 @@ public final class TransformerModel implements LanguageModel {
     public TransformerState newState(int maxContext, GGMLType cacheType) {
         if (maxContext < 1) throw new IllegalArgumentException("maxContext must be >= 1, got " + maxContext);
         return new TransformerState(this, maxContext, cacheType);
+    }
+
+    /**
+     * A state on {@code cache} (for example a {@link io.jlm.models.state.PagedKvCache} of a shared block pool, after
+     * {@link io.jlm.models.state.PagedKvCache#attachPrefix}); it starts at position {@code cache.length()}, so a
+     * reused prefix is not recomputed. The caller keeps ownership of the cache (closes it when done).
+     */
+    public TransformerState newState(KvCache cache) {
+        if (cache == null) throw new IllegalArgumentException("cache must not be null");
+        if (cache.elementType() != GGMLType.F32 && cache.elementType() != GGMLType.F16) {
+            throw new IllegalArgumentException("KV cache element type " + cache.elementType()
+                    + " is not supported; expected F32 or F16");
+        }
+        if (cache.layers() != config.layers()) {
+            throw new IllegalArgumentException("KV cache has " + cache.layers() + " layers but model " + config.name()
+                    + " has " + config.layers());
+        }
+        for (int l = 0; l < config.layers(); l++) {
+            if (cache.kvHeads(l) != config.kvHeads() || cache.headDim(l) != config.headDim()) {
+                throw new IllegalArgumentException("KV cache layer " + l + " has " + cache.kvHeads(l) + " KV heads of "
+                        + cache.headDim(l) + " floats but model " + config.name() + " expects " + config.kvHeads()
+                        + " of " + config.headDim());
+            }
+        }
+        if (cache.length() > cache.capacity()) {
+            throw new IllegalArgumentException("KV cache length " + cache.length() + " exceeds its capacity "
+                    + cache.capacity());
+        }
+        return new TransformerState(this, cache);
     }
 
     /**
