@@ -69,6 +69,20 @@ public interface KvCache {
      */
     void accumulate(int layer, int kvHead, float[] weights, int wOff, int from, int to, float[] out, int outOff);
 
+    /**
+     * Number of positions written (one past the highest position written since creation or the last
+     * {@link #truncate}); a {@link io.jlm.models.ModelState} built on an existing cache starts at this position.
+     * Caches that do not track it return 0.
+     */
+    default int length() { return 0; }
+
+    /**
+     * Makes sure positions {@code [0, positions)} can be written (a paged cache allocates its blocks up front).
+     * Returns false, changing nothing, if they cannot: beyond the capacity or out of memory. The forward pass calls
+     * it before it changes any state, so that running out of blocks fails cleanly.
+     */
+    default boolean reserve(int positions) { return positions <= capacity(); }
+
     /** The earliest position still stored for {@code layer} (0 unless the cache evicts). */
     default int firstRetained(int layer) { return 0; }
 
