@@ -94,7 +94,9 @@ public final class BpeTrainer {
     private List<String> splitSpecials(String text) {
         List<String> parts = new ArrayList<>();
         parts.add(text);
-        for (String sp : specialTokens) {
+        List<String> longestFirst = new ArrayList<>(specialTokens);
+        longestFirst.sort((a, b) -> Integer.compare(b.length(), a.length()));
+        for (String sp : longestFirst) {
             List<String> next = new ArrayList<>();
             for (String p : parts) {
                 int from = 0, i;
