@@ -25,6 +25,7 @@ import java.nio.charset.StandardCharsets;
                 SynthCommand.class,
                 TokenizerCommand.class,
                 EvalCommand.class,
+                ServeCommand.class,
         })
 public final class Main implements Runnable {
 

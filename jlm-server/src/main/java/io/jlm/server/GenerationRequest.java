@@ -1,0 +1,24 @@
+package io.jlm.server;
+
+import io.jlm.engine.SamplerConfig;
+
+import java.util.List;
+
+/**
+ * One sequence to generate, in token space (the HTTP layer renders chat templates and tokenizes).
+ *
+ * @param prompt      prompt tokens (at least one)
+ * @param sampling    sampler settings (seeded)
+ * @param maxTokens   most tokens to generate
+ * @param stop        stop strings (the text before the first one is returned)
+ * @param topLogprobs -1 = no log-probabilities; otherwise the chosen token's plus this many alternatives
+ * @param json        constrain the output to one JSON object
+ */
+public record GenerationRequest(int[] prompt, SamplerConfig sampling, int maxTokens, List<String> stop,
+                                int topLogprobs, boolean json) {
+    public GenerationRequest {
+        if (prompt == null || prompt.length == 0) throw new IllegalArgumentException("prompt: empty (expected at least one token)");
+        if (maxTokens < 0) throw new IllegalArgumentException("max_tokens: " + maxTokens + " (expected >= 0)");
+        stop = stop == null ? List.of() : List.copyOf(stop);
+    }
+}
