@@ -104,8 +104,8 @@ public final class JlmServer implements AutoCloseable {
             json(ctx, 200, JSON.createObjectNode().put("id", options.modelName()).put("object", "model")
                     .put("created", created).put("owned_by", "jlm"));
         });
-        app.post("/v1/chat/completions", ctx -> complete(ctx, true));
-        app.post("/v1/completions", ctx -> complete(ctx, false));
+        app.post("/v1/chat/completions", ctx -> guarded(ctx, true));
+        app.post("/v1/completions", ctx -> guarded(ctx, false));
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e));
         app.exception(HttpResponseException.class, (e, ctx) ->
                 error(ctx, new ApiError(e.getStatus(), e.getStatus() == 413 ? "invalid_request_error" : "api_error",
@@ -137,6 +137,18 @@ public final class JlmServer implements AutoCloseable {
         if (given == null || !MessageDigest.isEqual(sha256(given), apiKeyHash)) {
             throw new ApiError(401, "invalid_request_error", null, "invalid_api_key",
                     "missing or wrong API key (send 'Authorization: Bearer KEY')");
+        }
+    }
+
+    /** Runs a completion; JVM errors (not only exceptions) become a JSON 500 instead of an empty response. */
+    private void guarded(Context ctx, boolean chat) throws IOException {
+        try {
+            complete(ctx, chat);
+        } catch (ApiError | HttpResponseException e) {
+            throw e;
+        } catch (RuntimeException | Error e) {
+            metrics.requestErrors.increment();
+            throw new ApiError(500, "server_error", null, null, "internal error: " + e);
         }
     }
 
