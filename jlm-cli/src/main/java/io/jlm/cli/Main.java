@@ -26,6 +26,7 @@ import java.nio.charset.StandardCharsets;
                 TokenizerCommand.class,
                 EvalCommand.class,
                 ServeCommand.class,
+                ServeBenchCommand.class,
         })
 public final class Main implements Runnable {
 
