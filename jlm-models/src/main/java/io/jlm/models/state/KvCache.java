@@ -36,7 +36,11 @@ import io.jlm.core.tensor.GGMLType;
  */
 public interface KvCache {
 
-    /** Precision of the stored keys/values: {@link GGMLType#F32} or {@link GGMLType#F16}. */
+    /**
+     * Precision of the stored keys/values: {@link GGMLType#F32} or {@link GGMLType#F16} (the forward pass then
+     * rounds the query and softmax weights to match), or a block type ({@link GGMLType#Q8_0}, {@link GGMLType#Q4_0})
+     * for caches that dequantize inside {@link #scores}/{@link #accumulate}.
+     */
     GGMLType elementType();
 
     /** Number of layers. */
@@ -94,4 +98,19 @@ public interface KvCache {
 
     /** Bytes of memory held. */
     long bytes();
+
+    /**
+     * The most positions one forward chunk may append (the forward pass splits longer inputs). Caches with bounded
+     * storage (a sliding window, an eviction budget) need room for one chunk beyond what they keep between chunks.
+     */
+    default int maxChunk() { return Integer.MAX_VALUE; }
+
+    /**
+     * The most keys one query can attend to; the forward pass sizes its score scratch with it. Defaults to the
+     * capacity; a cache that keeps a bounded set of positions returns that bound.
+     */
+    default int maxAttended() { return capacity(); }
+
+    /** A short description of the cache and its policy for statistics, e.g. {@code "q8_0"} or {@code "sink:4,window:256"}. */
+    default String describe() { return elementType().name().toLowerCase(java.util.Locale.ROOT); }
 }

@@ -4,7 +4,10 @@ import io.jlm.core.parallel.ThreadPool;
 import io.jlm.core.tensor.GGMLType;
 import io.jlm.core.tensor.QMatrix;
 import io.jlm.models.ops.Ops;
+import io.jlm.models.state.AttendingKvCache;
+import io.jlm.models.state.AttentionGeometry;
 import io.jlm.models.state.KvCache;
+import io.jlm.models.state.SplitKAttention;
 
 import java.util.Arrays;
 
@@ -41,6 +44,13 @@ final class ForwardPass {
     private int curLayer, curBatch, curPos0;
     private boolean fusedGateUp;
     private final ThreadPool.RangeBody attentionBody = this::attentionRange;
+    /** The cache as an {@link AttendingKvCache} when it computes attention itself (policy caches), else null. */
+    private final AttendingKvCache attending;
+    private final ThreadPool.RangeBody attendingBody = this::attendingRange;
+    /** Split-K decode attention (context of one query split across threads) and its split count per head. */
+    private final SplitKAttention splitK;
+    private int curSplits;
+    private final ThreadPool.RangeBody splitBody = this::splitRange;
     private final ThreadPool.RangeBody activationBody = this::activationRows;
 
     ForwardPass(TransformerModel model, TransformerState state) {
@@ -73,8 +83,17 @@ final class ForwardPass {
             invFreq[i] = f;
         }
         this.lastLogits = new float[vocab];
-        this.scores = new float[pool.threads()][capacity];
+        this.attending = cache instanceof AttendingKvCache a ? a : null;
+        this.scores = new float[pool.threads()][attending != null ? 1 : Math.min(capacity, cache.maxAttended())];
         this.queryScratch = new float[pool.threads()][headDim];
+        this.splitK = new SplitKAttention(headDim);
+        if (attending != null) {
+            int[] windows = new int[c.layers()];
+            for (int l = 0; l < c.layers(); l++) windows[l] = c.window(l);
+            attending.configure(new AttentionGeometry(c.heads(), c.kvHeads(), headDim, c.queryScale(),
+                    c.attnSoftcap(), windows, pool.threads(),
+                    new AttentionGeometry.Rope(c.ropeDim(), invFreq.clone(), ropeMode == ArchSpec.RopeMode.NEOX)));
+        }
         ensureRows(1);
     }
 
@@ -123,10 +142,13 @@ final class ForwardPass {
                     + (state.position + n) + " (the block pool is exhausted)");
         }
         float[] result = allLogits ? new float[n * vocab] : lastLogits;
-        for (int s = 0; s < n; s += MAX_BATCH) {
-            int b = Math.min(MAX_BATCH, n - s);
+        int chunk = Math.min(MAX_BATCH, cache.maxChunk());
+        for (int s = 0; s < n; s += chunk) {
+            int b = Math.min(chunk, n - s);
             ensureRows(b);
+            if (attending != null) attending.beginChunk(state.position, b);
             blocks(tokens, s, b);
+            if (attending != null) attending.endChunk();
             if (allLogits) {
                 if (b == n) {
                     logits(0, b, result);
@@ -210,7 +232,7 @@ final class ForwardPass {
             curLayer = l;
             curBatch = B;
             curPos0 = pos0;
-            pool.parallelFor(c.heads() * B, attentionBody);
+            attention(l, B, pos0);
             linear(L.wo(), att, B, proj);
             if (L.postAttnNorm() != null) {
                 for (int b = 0; b < B; b++) Ops.rmsnorm(proj, b * dim, proj, b * dim, L.postAttnNorm(), dim, eps);
@@ -269,6 +291,56 @@ final class ForwardPass {
                     buf[base + i + half] = x0 * sn + x1 * cs;
                 }
             }
+        }
+    }
+
+    /**
+     * Attention of the B rows of layer l into att. Caches that attend themselves get one work item per query head
+     * (all rows of a head on one thread, in order). One decoded token whose heads cannot keep the threads evenly
+     * busy is split along the context (split-K, merged exactly); otherwise items are (head, row) pairs.
+     */
+    private void attention(int l, int B, int pos0) {
+        if (attending != null) {
+            pool.parallelFor(c.heads(), attendingBody);
+            return;
+        }
+        if (B == 1 && cache.elementType() != GGMLType.F16) {
+            int window = c.window(l);
+            int start = Math.max(cache.firstRetained(l), window > 0 ? Math.max(0, pos0 - window + 1) : 0);
+            int splits = SplitKAttention.splits(c.heads(), pool.threads(), pos0 + 1 - start);
+            if (splits > 1) {
+                curSplits = splits;
+                splitK.reserve(c.heads() * splits);
+                pool.parallelFor(c.heads() * splits, splitBody);
+                for (int h = 0; h < c.heads(); h++) splitK.merge(h * splits, splits, att, h * headDim);
+                return;
+            }
+        }
+        pool.parallelFor(c.heads() * B, attentionBody);
+    }
+
+    /** Policy caches: query heads [from, to), every row of the chunk. */
+    private void attendingRange(int from, int to, int thread) {
+        int layer = curLayer, B = curBatch;
+        for (int h = from; h < to; h++) {
+            for (int b = 0; b < B; b++) {
+                int qOff = b * qDim + h * headDim;
+                attending.attend(layer, h, q, qOff, curPos0 + b, att, qOff, thread);
+            }
+        }
+    }
+
+    /** Split-K partial attention for items [from, to) of heads x splits (item = head * splits + split), one row. */
+    private void splitRange(int from, int to, int thread) {
+        float[] sc = scores[thread];
+        int layer = curLayer, S = curSplits, pos = curPos0;
+        int group = c.heads() / c.kvHeads();
+        int window = c.window(layer);
+        int start = Math.max(cache.firstRetained(layer), window > 0 ? Math.max(0, pos - window + 1) : 0);
+        for (int item = from; item < to; item++) {
+            int h = item / S, sp = item % S;
+            int a = SplitKAttention.splitStart(start, pos + 1, sp, S), e = SplitKAttention.splitStart(start, pos + 1, sp + 1, S);
+            splitK.partial(item, cache, layer, h / group, q, h * headDim, a, e, c.queryScale(), c.attnSoftcap(), sc);
         }
     }
 
