@@ -14,6 +14,7 @@ public final class TransformerState implements ModelState {
     private final TransformerModel model;
     private final KvCache cache;
     private final ForwardPass pass;
+    private final double[] ropeFrequencies;
     int position;
 
     TransformerState(TransformerModel model, int capacity, GGMLType cacheType) {
@@ -26,12 +27,17 @@ public final class TransformerState implements ModelState {
         this.model = model;
         this.cache = cache;
         this.position = cache.length();
-        this.pass = new ForwardPass(model, this);
+        this.ropeFrequencies = ForwardPass.ropeFrequencies(model.transformerConfig(), model.weights(), cache.capacity());
+        if (cache instanceof io.jlm.models.state.AttendingKvCache a) a.configure(ForwardPass.geometry(model, ropeFrequencies));
+        this.pass = new ForwardPass(model, ForwardPass.scoreNeed(cache));
     }
 
     TransformerModel model() { return model; }
 
     ForwardPass pass() { return pass; }
+
+    /** RoPE angle per position unit for each rotated pair (depends on the capacity for Phi-3 longrope). */
+    double[] ropeFrequencies() { return ropeFrequencies; }
 
     public KvCache cache() { return cache; }
 
