@@ -94,6 +94,10 @@ public sealed interface KvPolicy {
         return d == Math.rint(d) && Math.abs(d) < 1e9 ? Long.toString((long) d) : Double.toString(d);
     }
 
+    private static String fmt(float f) {
+        return f == Math.rint(f) ? Long.toString((long) f) : Float.toString(f);
+    }
+
     /** Parses a specification (see the class comment); throws IllegalArgumentException naming the problem. */
     static KvPolicy parse(String spec) {
         if (spec == null || spec.isBlank()) throw new IllegalArgumentException("empty KV policy");
@@ -111,7 +115,12 @@ public sealed interface KvPolicy {
         String head = parts[0];
         int c = head.indexOf(':');
         String name = c < 0 ? head : head.substring(0, c);
-        if (c >= 0) kv.put(name, head.substring(c + 1));
+        if (c >= 0) {
+            String rest = head.substring(c + 1).trim();
+            int e = rest.indexOf('=');
+            if (e >= 0) kv.put(rest.substring(0, e).trim(), rest.substring(e + 1).trim()); // h2o:budget=0.2
+            else kv.put(name, rest);                                                         // sink:4
+        }
         for (int i = 1; i < parts.length; i++) {
             String p = parts[i].trim();
             int e = p.indexOf('=');

@@ -55,8 +55,9 @@ public final class SinkWindowKvCache implements AttendingKvCache {
                     + " kvHeads=" + kvHeads + " headDim=" + headDim + " sinks=" + sinks + " window=" + window
                     + " maxChunk=" + maxChunk);
         }
-        if (mode == Mode.LM_INFINITE && distanceCap < 1) {
-            throw new IllegalArgumentException("LM-Infinite distance cap must be >= 1, got " + distanceCap);
+        if (mode == Mode.LM_INFINITE && distanceCap < window) {
+            throw new IllegalArgumentException("LM-Infinite distance cap " + distanceCap + " must be at least the window "
+                    + window + " (window keys are seen at their true distance)");
         }
         this.layers = layers;
         this.capacity = capacity;

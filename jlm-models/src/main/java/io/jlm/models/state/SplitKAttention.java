@@ -79,7 +79,7 @@ public final class SplitKAttention {
             sc[j] = s;
             if (s > max) max = s;
         }
-        float sum = 0;
+        double sum = 0;
         for (int j = 0; j < n; j++) {
             float e = (float) Math.exp(sc[j] - max);
             sc[j] = e;
@@ -87,7 +87,7 @@ public final class SplitKAttention {
         }
         cache.accumulate(layer, kvHead, sc, 0, from, to, partialOut, o);
         partialMax[item] = max;
-        partialSum[item] = sum;
+        partialSum[item] = (float) sum;
     }
 
     /** Merges slots {@code [first, first + count)} into {@code out[outOff .. outOff + headDim)} (overwritten). */
