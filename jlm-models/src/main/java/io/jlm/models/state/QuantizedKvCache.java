@@ -99,6 +99,23 @@ public final class QuantizedKvCache implements KvCache {
             for (int p = from; p < to; p++) {
                 out[outOff + p - from] = kernel.dot(seg, (long) p * rowBytes + headOff, q, qOff, headDim);
             }
+        } else if (QK % headDim == 0) { // the head lies inside one block: one scale per position
+            byte[] kl = keys[layer];
+            int e0 = kvHead * headDim, blockOff = (e0 / QK) * blockBytes, j0 = e0 % QK;
+            boolean q8 = type == GGMLType.Q8_0;
+            for (int p = from; p < to; p++) {
+                int b = p * rowBytes + blockOff;
+                float s = 0f;
+                if (q8) {
+                    for (int i = 0; i < headDim; i++) s += q[qOff + i] * kl[b + 2 + j0 + i];
+                } else {
+                    for (int i = 0; i < headDim; i++) {
+                        int j = j0 + i, byt = kl[b + 2 + (j & 15)] & 0xFF;
+                        s += q[qOff + i] * ((j < 16 ? byt & 0x0F : byt >>> 4) - 8);
+                    }
+                }
+                out[outOff + p - from] = s * Float.float16ToFloat((short) ((kl[b] & 0xFF) | (kl[b + 1] << 8)));
+            }
         } else {
             byte[] kl = keys[layer];
             int e0 = kvHead * headDim;
@@ -122,6 +139,22 @@ public final class QuantizedKvCache implements KvCache {
                 if (w == 0f) continue;
                 kernel.dequantize(seg, (long) p * rowBytes + headOff, tmp, 0, headDim);
                 AttentionKernels.axpy(out, outOff, w, tmp, 0, headDim);
+            }
+        } else if (QK % headDim == 0) {
+            byte[] vl = values[layer];
+            int e0 = kvHead * headDim, blockOff = (e0 / QK) * blockBytes, j0 = e0 % QK;
+            boolean q8 = type == GGMLType.Q8_0;
+            for (int p = from; p < to; p++) {
+                int b = p * rowBytes + blockOff;
+                float w = weights[wOff + p - from] * Float.float16ToFloat((short) ((vl[b] & 0xFF) | (vl[b + 1] << 8)));
+                if (q8) {
+                    for (int i = 0; i < headDim; i++) out[outOff + i] += w * vl[b + 2 + j0 + i];
+                } else {
+                    for (int i = 0; i < headDim; i++) {
+                        int j = j0 + i, byt = vl[b + 2 + (j & 15)] & 0xFF;
+                        out[outOff + i] += w * ((j < 16 ? byt & 0x0F : byt >>> 4) - 8);
+                    }
+                }
             }
         } else {
             byte[] vl = values[layer];

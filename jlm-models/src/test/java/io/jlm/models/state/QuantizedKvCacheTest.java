@@ -47,7 +47,7 @@ class QuantizedKvCacheTest {
     @Test
     void scoresAndAccumulateMatchDequantizedReference() {
         for (GGMLType type : new GGMLType[]{GGMLType.Q8_0, GGMLType.Q4_0}) {
-            for (int[] dims : new int[][]{{4, 8}, {2, 64}, {1, 32}}) {
+            for (int[] dims : new int[][]{{4, 8}, {2, 64}, {1, 32}, {2, 48}}) {
                 int kvHeads = dims[0], hd = dims[1], kvDim = kvHeads * hd, n = 40, layers = 2;
                 Random r = new Random(7 + hd);
                 QuantizedKvCache cache = new QuantizedKvCache(type, layers, n, kvHeads, hd);
