@@ -83,9 +83,9 @@ final class EvalCommand implements Runnable {
         int speedDecode;
         @Option(names = "--stream-policies", defaultValue = "sink:4,window:252;full", description = "Policies of the streaming run (';' separated).")
         String streamPolicies;
-        @Option(names = "--stream-tokens", defaultValue = "65536,8192", description = "Positions generated per streaming policy ('' = skip).")
+        @Option(names = "--stream-tokens", defaultValue = "65536,16384", description = "Positions generated per streaming policy ('' = skip).")
         String streamTokens;
-        @Option(names = "--stream-bucket", defaultValue = "4096", description = "Positions per streaming measurement.")
+        @Option(names = "--stream-bucket", defaultValue = "2048", description = "Positions per streaming measurement.")
         int streamBucket;
         @Option(names = "--seed", defaultValue = "1", description = "Seed of the passkey prompts.")
         long seed;

@@ -160,7 +160,7 @@ public final class LongContextEval {
             log.printf(Locale.ROOT, "curve %s done%n", desc);
         }
         Plots.line(out.resolve("ppl-by-position.png"), "Perplexity by position", "position", "perplexity (bucket of "
-                + bucket + ")", series, false, true);
+                + bucket + ")", series, false, false);
         table.append("\n|---|").append("---:|".repeat(rows.size())).append("\n");
         for (int b = 0; b < buckets; b++) {
             table.append(String.format(Locale.ROOT, "| %d-%d |", b * bucket, (b + 1) * bucket));
@@ -257,9 +257,27 @@ public final class LongContextEval {
         md.append("\n![kv bytes](kv-bytes.png)\n\n![decode speed](decode-speed.png)\n\n");
     }
 
+    /** Tokens of context a fluency score gets (inside every model's trained context). */
+    static final int FLUENCY_CONTEXT = 256, FLUENCY_SPAN = 128;
+
+    /**
+     * Fluency of generated tokens {@code [to - FLUENCY_SPAN, to)}: their perplexity under a fresh full-cache state that
+     * sees only the {@link #FLUENCY_CONTEXT} tokens before them (so the scorer itself stays within its trained context).
+     */
+    private double fluency(int[] generated, int to) {
+        int from = Math.max(0, to - FLUENCY_SPAN - FLUENCY_CONTEXT);
+        int[] t = Arrays.copyOfRange(generated, from, to);
+        ModelState st = model.newState(t.length, KvPolicy.parse("f32"));
+        double[] nll = Perplexity.nll(model, st, t, 512);
+        return Perplexity.ppl(nll, Math.max(0, nll.length - FLUENCY_SPAN), nll.length);
+    }
+
     private void stream(Path out) throws IOException {
-        md.append("## Streaming generation (greedy, from BOS)\n\n| policy | positions | decode t/s | KV bytes held |\n|---|---:|---:|---:|\n");
-        Map<String, double[][]> tpsSeries = Plots.series();
+        md.append("## Streaming generation (greedy, from BOS)\n\nFluency: perplexity of the last " + FLUENCY_SPAN
+                + " generated tokens under a fresh full cache that sees the " + FLUENCY_CONTEXT + " tokens before them"
+                + " (low = the text is what the model itself finds likely; a collapsing model produces high values).\n\n"
+                + "| policy | positions | decode t/s | KV bytes held | fluency ppl |\n|---|---:|---:|---:|---:|\n");
+        Map<String, double[][]> tpsSeries = Plots.series(), fluencySeries = Plots.series(), bytesSeries = Plots.series();
         StringBuilder samples = new StringBuilder();
         for (int si = 0; si < o.streamPolicies().size(); si++) {
             String spec = o.streamPolicies().get(si);
@@ -268,37 +286,49 @@ public final class LongContextEval {
             KvPolicy p = policy(spec, total);
             ModelState st = model.newState(total + 1, p);
             int bos = tok.bos() >= 0 ? tok.bos() : 0;
+            int[] generated = new int[total];
+            generated[0] = bos;
             float[] logits = model.forward(st, new int[]{bos}, false);
-            List<Double> xs = new ArrayList<>(), ys = new ArrayList<>();
-            int[] recent = new int[64];
-            int[] first = new int[64];
+            List<Double> xs = new ArrayList<>(), ys = new ArrayList<>(), fs = new ArrayList<>(), bs = new ArrayList<>();
             long t0 = System.nanoTime();
             for (int pos = 1; pos < total; pos++) {
                 int next = argmax(logits);
-                if (pos <= first.length) first[pos - 1] = next;
-                recent[pos % recent.length] = next;
+                generated[pos] = next;
                 logits = model.forward(st, new int[]{next}, false);
-                if (pos % bucket == 0) {
+                if ((pos + 1) % bucket == 0) {
                     long t1 = System.nanoTime();
                     double tps = bucket / ((t1 - t0) / 1e9);
-                    t0 = t1;
-                    xs.add((double) pos);
-                    ys.add(tps);
+                    double fl = fluency(generated, pos + 1);
                     long bytes = cache(st).bytes();
-                    md.append(String.format(Locale.ROOT, "| `%s` | %d | %.1f | %,d |%n", cache(st).describe(), pos, tps, bytes));
-                    log.printf(Locale.ROOT, "stream %s pos %d: %.1f t/s, %d bytes%n", spec, pos, tps, bytes);
+                    xs.add((double) pos + 1);
+                    ys.add(tps);
+                    fs.add(fl);
+                    bs.add(bytes / (1024.0 * 1024.0));
+                    md.append(String.format(Locale.ROOT, "| `%s` | %d | %.1f | %,d | %.2f |%n", cache(st).describe(), pos + 1,
+                            tps, bytes, fl));
+                    log.printf(Locale.ROOT, "stream %s pos %d: %.1f t/s, %d bytes, fluency %.2f%n", spec, pos + 1, tps, bytes, fl);
+                    t0 = System.nanoTime();
                 }
             }
-            int[] tail = new int[recent.length];
-            for (int i = 0; i < recent.length; i++) tail[i] = recent[(total - recent.length + i + 1 + recent.length * 2) % recent.length];
-            samples.append("- `").append(cache(st).describe()).append("`: first tokens: \"")
-                    .append(tok.decode(first).replace("\n", " ")).append("\" ... last tokens (up to position ").append(total)
-                    .append("): \"").append(tok.decode(tail).replace("\n", " ")).append("\"\n");
-            tpsSeries.put(spec, new double[][]{xs.stream().mapToDouble(Double::doubleValue).toArray(),
-                    ys.stream().mapToDouble(Double::doubleValue).toArray()});
+            String desc = cache(st).describe();
+            samples.append("- `").append(desc).append("`: first tokens: \"")
+                    .append(tok.decode(Arrays.copyOfRange(generated, 1, Math.min(total, 65))).replace("\n", " "))
+                    .append("\" ... last tokens (up to position ").append(total).append("): \"")
+                    .append(tok.decode(Arrays.copyOfRange(generated, Math.max(1, total - 64), total)).replace("\n", " "))
+                    .append("\"\n");
+            tpsSeries.put(desc, new double[][]{toArray(xs), toArray(ys)});
+            fluencySeries.put(desc, new double[][]{toArray(xs), toArray(fs)});
+            bytesSeries.put(desc, new double[][]{toArray(xs), toArray(bs)});
         }
         Plots.line(out.resolve("stream-speed.png"), "Decode speed while generating", "position", "tokens/s", tpsSeries, false, false);
-        md.append("\n![stream speed](stream-speed.png)\n\nGenerated text samples:\n\n").append(samples).append("\n");
+        Plots.line(out.resolve("stream-fluency.png"), "Fluency of generated text (trained context "
+                + model.config().contextLength() + ")", "position", "fluency perplexity", fluencySeries, false, false);
+        Plots.line(out.resolve("stream-bytes.png"), "KV memory while generating", "position", "MiB held", bytesSeries, false, false);
+        md.append("\n![stream speed](stream-speed.png)\n\n![stream fluency](stream-fluency.png)\n\n![stream bytes](stream-bytes.png)\n\n"
+                + "Generated text samples:\n\n").append(samples).append("\n");
     }
 
+    private static double[] toArray(List<Double> l) {
+        return l.stream().mapToDouble(Double::doubleValue).toArray();
+    }
 }
