@@ -4,7 +4,9 @@ import io.jlm.core.tensor.GGMLType;
 import io.jlm.eval.LongContextEval;
 import io.jlm.eval.SplitKBench;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +46,8 @@ final class EvalCommand implements Runnable {
             description = "KV cache policies on one model: perplexity vs full cache, perplexity by position, passkey retrieval, "
                     + "memory and decode speed vs context, streaming generation. Writes report.md and PNG plots.")
     static final class LongCtx implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
         @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file.")
         Path model;
         @Option(names = "--corpus", defaultValue = "../shared/corpora/state-of-the-union.txt", description = "Text for perplexity (default ${DEFAULT-VALUE}).")
@@ -101,7 +105,8 @@ final class EvalCommand implements Runnable {
                 String title = "Long-context KV policies: " + model.getFileName() + " (" + lm.model.config().name()
                         + ", trained context " + lm.model.config().contextLength() + ", " + threads + " threads)";
                 String md = new LongContextEval(lm.model, lm.tokenizer, text, o, System.err).run(out, title);
-                System.out.println(md);
+                spec.commandLine().getOut().println(md);
+                spec.commandLine().getOut().flush();
             }
             return 0;
         }
@@ -110,6 +115,8 @@ final class EvalCommand implements Runnable {
     @Command(name = "splitk", mixinStandardHelpOptions = true,
             description = "Micro benchmark: split-K decode attention on N threads vs the single-threaded single pass.")
     static final class SplitK implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
         @Option(names = "--ctx", defaultValue = "32768", description = "Context length (default ${DEFAULT-VALUE}).")
         int context;
         @Option(names = "--heads", defaultValue = "1", description = "Query (= KV) heads attended per step (default ${DEFAULT-VALUE}).")
@@ -126,11 +133,13 @@ final class EvalCommand implements Runnable {
         @Override
         public Integer call() {
             SplitKBench.Result r = SplitKBench.run(GGMLType.parse(type), context, heads, headDim, threads, iterations);
-            System.out.println("| cache | context | heads | head dim | threads | splits | single pass ms | split-K ms | speed-up | max rel diff |");
-            System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-            System.out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %.3f | %.3f | %.2fx | %.1e |%n", r.cacheType(),
+            java.io.PrintWriter out = spec.commandLine().getOut();
+            out.println("| cache | context | heads | head dim | threads | splits | single pass ms | split-K ms | speed-up | max rel diff |");
+            out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %.3f | %.3f | %.2fx | %.1e |%n", r.cacheType(),
                     r.context(), r.heads(), r.headDim(), r.threads(), r.splits(), r.singleMs(), r.splitMs(), r.speedup(),
                     r.maxRelDiff());
+            out.flush();
             return 0;
         }
     }
