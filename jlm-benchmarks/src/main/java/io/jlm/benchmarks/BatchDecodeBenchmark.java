@@ -24,7 +24,9 @@ import java.util.Locale;
  * reported, so a noisy shared machine affects them alike. Usage:
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *     -cp 'jlm-benchmarks/target/classes:jlm-benchmarks/target/lib/*' io.jlm.benchmarks.BatchDecodeBenchmark \
- *     MODEL.gguf [threads=2] [streams=1,8] [steps=32] [rounds=3] [cache=paged|contiguous]</pre>
+ *     MODEL.gguf [threads=2] [streams=1,8] [steps=32] [rounds=3] [cache=paged|contiguous] [invariant]</pre>
+ * With {@code invariant}, the model runs with {@link TransformerModel#batchInvariant(boolean)} on (one-row products
+ * through the matrix-matrix kernel too), which shows what bit-identical batching costs a lone stream.
  */
 public final class BatchDecodeBenchmark {
     private BatchDecodeBenchmark() {}
@@ -40,9 +42,11 @@ public final class BatchDecodeBenchmark {
         int steps = args.length > 3 ? Integer.parseInt(args[3]) : 32;
         int rounds = args.length > 4 ? Integer.parseInt(args[4]) : 3;
         boolean paged = args.length <= 5 || args[5].equals("paged");
+        boolean invariant = args.length > 6 && args[6].equals("invariant");
         int promptLen = 16;
 
         try (ThreadPool pool = new ThreadPool(threads); LanguageModel m = Models.load(model, pool)) {
+            if (invariant && m instanceof TransformerModel tm) tm.batchInvariant(true);
             int maxStreams = 0;
             for (String s : streamList) maxStreams = Math.max(maxStreams, Integer.parseInt(s.trim()));
             int capacity = promptLen + steps * (rounds + 1) + 8;
@@ -52,8 +56,9 @@ public final class BatchDecodeBenchmark {
                 int blocks = (maxStreams + 1) * ((capacity + 15) / 16);
                 kv = new KvBlockPool(GGMLType.F16, c.layers(), c.kvHeads(), c.headDim(), 16, blocks);
             }
-            System.out.printf(Locale.ROOT, "model %s, %d threads, %s KV cache, %d decode steps per round, %d rounds%n",
-                    model.getFileName(), threads, kv != null ? "paged F16" : "contiguous F16", steps, rounds);
+            System.out.printf(Locale.ROOT, "model %s, %d threads, %s KV cache, %d decode steps per round, %d rounds%s%n",
+                    model.getFileName(), threads, kv != null ? "paged F16" : "contiguous F16", steps, rounds,
+                    invariant ? ", batch-invariant products" : "");
             double[] best = new double[streamList.length];
             for (int round = -1; round < rounds; round++) {  // round -1 warms up the JIT
                 for (int i = 0; i < streamList.length; i++) {

@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
                 LogitsCommand.class,
                 BenchCommand.class,
                 SynthCommand.class,
+                TokenizerCommand.class,
                 EvalCommand.class,
         })
 public final class Main implements Runnable {

@@ -144,6 +144,46 @@ class ForwardBatchTest {
         }
     }
 
+    /** Greedy decoding of several streams stepped together picks the same tokens as decoding each alone. */
+    @Test
+    void greedyTokensEqualWithAndWithoutBatching() throws IOException {
+        for (String name : MODELS) {
+            Path path = SharedData.require("conformance/models/" + name);
+            try (TransformerModel m = (TransformerModel) Models.load(path, POOL)) {
+                int streams = 4, steps = 24;
+                int[][] alone = new int[streams][steps];
+                for (int s = 0; s < streams; s++) {
+                    TransformerState st = m.newState(64);
+                    int next = ConformanceTest.argmax(m.forward(st, prompt(3 + 2 * s, 20 + s), false), 0, m.config().vocabSize());
+                    for (int i = 0; i < steps; i++) {
+                        alone[s][i] = next;
+                        float[] l = m.forward(st, new int[]{next}, false);
+                        next = ConformanceTest.argmax(l, 0, l.length);
+                    }
+                }
+                TransformerState[] st = new TransformerState[streams];
+                int[] next = new int[streams];
+                List<BatchEntry> batch = new ArrayList<>();
+                for (int s = 0; s < streams; s++) {
+                    st[s] = m.newState(64);
+                    batch.add(new BatchEntry(st[s], prompt(3 + 2 * s, 20 + s)));
+                }
+                int[][] together = new int[streams][steps];
+                List<float[]> out = m.forwardBatch(batch);
+                for (int i = 0; i < steps; i++) {
+                    batch.clear();
+                    for (int s = 0; s < streams; s++) {
+                        next[s] = ConformanceTest.argmax(out.get(s), 0, out.get(s).length);
+                        together[s][i] = next[s];
+                        batch.add(new BatchEntry(st[s], new int[]{next[s]}));
+                    }
+                    out = m.forwardBatch(batch);
+                }
+                for (int s = 0; s < streams; s++) assertArrayEquals(alone[s], together[s], name + " stream " + s);
+            }
+        }
+    }
+
     @Test
     void resultsAreNotOverwrittenByLaterCalls() throws IOException {
         Path path = SharedData.require("conformance/models/stories260K-f32.gguf");

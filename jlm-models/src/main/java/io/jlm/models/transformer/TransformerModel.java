@@ -119,7 +119,7 @@ public final class TransformerModel implements LanguageModel {
      * once per step, which is what makes concurrent decoding cheap), with attention per row against that row's own
      * sequence cache and position and RoPE at the row's position: a packed prefill of several prompts equals their
      * separate prefills. Entries may mix caches ({@link io.jlm.models.state.PagedKvCache},
-     * {@link io.jlm.models.state.ContiguousKvCache}). Steps of more than {@value ForwardPass#MAX_BATCH} rows are
+     * {@link io.jlm.models.state.ContiguousKvCache}). Steps of more than 512 rows are
      * split into chunks. KV memory for all entries is reserved before any state changes (if a later entry cannot
      * get its blocks, earlier entries keep the blocks they reserved, empty, for their next step).
      * <p>Numerics: a row's result does not depend on the other rows of the batch, except that a product over one
