@@ -32,7 +32,7 @@ public final class QuantizedKvCache implements KvCache {
     private final boolean headAligned;
     private final byte[][] keys, values;
     private final MemorySegment[] keySeg, valueSeg;
-    private final ThreadLocal<float[]> scratch;
+    private final ThreadLocal<float[]> scratch, accumulator;
     private int length;
 
     public QuantizedKvCache(GGMLType type, int layers, int capacity, int kvHeads, int headDim) {
@@ -71,6 +71,7 @@ public final class QuantizedKvCache implements KvCache {
             valueSeg[l] = MemorySegment.ofArray(values[l]);
         }
         this.scratch = ThreadLocal.withInitial(() -> new float[headDim]);
+        this.accumulator = ThreadLocal.withInitial(() -> new float[headDim]);
     }
 
     @Override public GGMLType elementType() { return type; }
@@ -132,14 +133,18 @@ public final class QuantizedKvCache implements KvCache {
     public void accumulate(int layer, int kvHead, float[] weights, int wOff, int from, int to, float[] out, int outOff) {
         float[] tmp = scratch.get();
         if (headAligned) {
+            // sums in a thread-local row, added to out once: out (neighbouring heads of other threads) is written once
             MemorySegment seg = valueSeg[layer];
             long headOff = (long) kvHead * (headDim / QK) * blockBytes;
+            float[] acc = accumulator.get();
+            java.util.Arrays.fill(acc, 0f);
             for (int p = from; p < to; p++) {
                 float w = weights[wOff + p - from];
                 if (w == 0f) continue;
                 kernel.dequantize(seg, (long) p * rowBytes + headOff, tmp, 0, headDim);
-                AttentionKernels.axpy(out, outOff, w, tmp, 0, headDim);
+                AttentionKernels.axpy(acc, 0, w, tmp, 0, headDim);
             }
+            AttentionKernels.axpy(out, outOff, 1f, acc, 0, headDim);
         } else if (QK % headDim == 0) {
             byte[] vl = values[layer];
             int e0 = kvHead * headDim, blockOff = (e0 / QK) * blockBytes, j0 = e0 % QK;

@@ -18,17 +18,20 @@ public final class SplitKAttention {
     public static final int MIN_SPLIT = 512;
 
     private final int headDim;
-    private float[] partialOut;  // [item][headDim]
+    /** Floats per partial output slot: the head rounded up to whole 64-byte lines (no false sharing between threads). */
+    private final int stride;
+    private float[] partialOut;  // [item][stride]
     private float[] partialMax, partialSum;
 
     public SplitKAttention(int headDim) {
         this.headDim = headDim;
+        this.stride = (headDim + 15) / 16 * 16 + 16;
         ensure(1);
     }
 
     private void ensure(int items) {
         if (partialMax != null && partialMax.length >= items) return;
-        partialOut = new float[items * headDim];
+        partialOut = new float[items * stride];
         partialMax = new float[items];
         partialSum = new float[items];
     }
@@ -64,7 +67,7 @@ public final class SplitKAttention {
      */
     public void partial(int item, KvCache cache, int layer, int kvHead, float[] q, int qOff, int from, int to,
                         float scale, float cap, float[] sc) {
-        int n = to - from, o = item * headDim;
+        int n = to - from, o = item * stride;
         Arrays.fill(partialOut, o, o + headDim, 0f);
         if (n <= 0) {
             partialMax[item] = Float.NEGATIVE_INFINITY;
@@ -100,7 +103,7 @@ public final class SplitKAttention {
             if (partialMax[i] == Float.NEGATIVE_INFINITY) continue;
             float f = (float) Math.exp(partialMax[i] - m);
             total += f * partialSum[i];
-            AttentionKernels.axpy(out, outOff, f, partialOut, i * headDim, headDim);
+            AttentionKernels.axpy(out, outOff, f, partialOut, i * stride, headDim);
         }
         float inv = 1f / total;
         for (int i = 0; i < headDim; i++) out[outOff + i] *= inv;
