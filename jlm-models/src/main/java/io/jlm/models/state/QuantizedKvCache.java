@@ -5,6 +5,7 @@ import io.jlm.core.quant.Q8_0Kernel;
 import io.jlm.core.quant.WeightKernel;
 import io.jlm.core.tensor.GGMLType;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -30,6 +31,7 @@ public final class QuantizedKvCache implements KvCache {
     private final int blockBytes;
     private final int layers, capacity, kvHeads, headDim, rowElems, rowBytes;
     private final boolean headAligned;
+    /** Heap storage (small heads, read element-wise); null when the head is whole blocks (native segments). */
     private final byte[][] keys, values;
     private final MemorySegment[] keySeg, valueSeg;
     private final ThreadLocal<float[]> scratch, accumulator;
@@ -62,13 +64,25 @@ public final class QuantizedKvCache implements KvCache {
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.headAligned = headDim % QK == 0;
-        this.keys = new byte[layers][rowBytes * capacity];
-        this.values = new byte[layers][rowBytes * capacity];
         this.keySeg = new MemorySegment[layers];
         this.valueSeg = new MemorySegment[layers];
-        for (int l = 0; l < layers; l++) {
-            keySeg[l] = MemorySegment.ofArray(keys[l]);
-            valueSeg[l] = MemorySegment.ofArray(values[l]);
+        if (headAligned) {
+            // whole-block heads go through jlm-core's kernels, which run best (and scale across threads) on native
+            // memory, as for mapped weights; freed by the garbage collector with the cache
+            this.keys = null;
+            this.values = null;
+            Arena arena = Arena.ofAuto();
+            for (int l = 0; l < layers; l++) {
+                keySeg[l] = arena.allocate((long) rowBytes * capacity, 64);
+                valueSeg[l] = arena.allocate((long) rowBytes * capacity, 64);
+            }
+        } else {
+            this.keys = new byte[layers][rowBytes * capacity];
+            this.values = new byte[layers][rowBytes * capacity];
+            for (int l = 0; l < layers; l++) {
+                keySeg[l] = MemorySegment.ofArray(keys[l]);
+                valueSeg[l] = MemorySegment.ofArray(values[l]);
+            }
         }
         this.scratch = ThreadLocal.withInitial(() -> new float[headDim]);
         this.accumulator = ThreadLocal.withInitial(() -> new float[headDim]);
