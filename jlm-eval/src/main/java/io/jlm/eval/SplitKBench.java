@@ -38,16 +38,16 @@ public final class SplitKBench {
         float scale = (float) (1 / Math.sqrt(headDim));
         float[] single = new float[heads * headDim], split = new float[heads * headDim];
         float[] sc = new float[context];
-        int splits = Math.max(threads, SplitKAttention.splits(heads, threads, context));
-        if (heads % threads == 0) splits = 1;  // head-parallel already balanced: what the forward pass does
-        final int S = splits;
+        // as the forward pass: pieces per head claimed dynamically by the threads (1 = head-parallel when balanced)
+        final int S = SplitKAttention.splits(heads, threads, context);
         SplitKAttention sk = new SplitKAttention(headDim);
         sk.reserve(heads * S);
         float[][] scratch = new float[threads][context];
         double[] ts = new double[iterations], tk = new double[iterations];
         try (ThreadPool pool = new ThreadPool(threads)) {
+            int items = heads * S;
             ThreadPool.RangeBody body = (from, to, thread) -> {
-                for (int item = from; item < to; item++) {
+                for (int item = sk.claim(); item < items; item = sk.claim()) {
                     int h = item / S, s = item % S;
                     sk.partial(item, cache, 0, h, q, h * headDim, SplitKAttention.splitStart(0, context, s, S),
                             SplitKAttention.splitStart(0, context, s + 1, S), scale, 0f, scratch[thread]);
@@ -59,7 +59,8 @@ public final class SplitKBench {
                     SplitKAttention.singlePass(cache, 0, h, q, h * headDim, 0, context, scale, 0f, sc, single, h * headDim);
                 }
                 long t1 = System.nanoTime();
-                pool.parallelFor(heads * S, body);
+                sk.resetClaims();
+                pool.parallelFor(threads, body);
                 for (int h = 0; h < heads; h++) sk.merge(h * S, S, split, h * headDim);
                 long t2 = System.nanoTime();
                 if (it >= 0) {

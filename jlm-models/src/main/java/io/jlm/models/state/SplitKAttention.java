@@ -22,6 +22,7 @@ public final class SplitKAttention {
     private final int stride;
     private float[] partialOut;  // [item][stride]
     private float[] partialMax, partialSum;
+    private final java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
 
     public SplitKAttention(int headDim) {
         this.headDim = headDim;
@@ -37,21 +38,24 @@ public final class SplitKAttention {
     }
 
     /**
-     * The number of splits per query head for {@code heads} heads, {@code threads} threads and a context of
-     * {@code n} positions: 1 when the heads already divide evenly over the threads or the context is short, else
-     * the smallest count making {@code heads * splits} a multiple of the thread count (balanced), as long as every
-     * split keeps at least {@link #MIN_SPLIT} positions.
+     * The number of pieces per query head for {@code heads} heads, {@code threads} threads and a context of
+     * {@code n} positions: 1 when the heads already divide evenly over the threads, there is one thread or the
+     * context is short; else enough pieces for about four per thread (so that a thread that starts late or is
+     * preempted takes fewer of them: pieces are claimed dynamically, see {@link #claim}), each of at least
+     * {@link #MIN_SPLIT} positions.
      */
     public static int splits(int heads, int threads, int n) {
         if (threads <= 1 || heads % threads == 0) return 1;
-        int s = threads / gcd(heads, threads);
-        return n / s >= MIN_SPLIT ? s : 1;
+        int want = (4 * threads + heads - 1) / heads;
+        return Math.max(1, Math.min(want, n / MIN_SPLIT));
     }
 
-    private static int gcd(int a, int b) {
-        while (b != 0) { int t = a % b; a = b; b = t; }
-        return a;
-    }
+    /** Starts a new round of dynamically claimed work items (call before the parallel part). */
+    public void resetClaims() { claims.set(0); }
+
+    /** The next unclaimed work item of this round (items at or beyond the item count mean: done). */
+    public int claim() { return claims.getAndIncrement(); }
+
 
     /** Prepares partial slots for {@code items} work items (heads x splits); call before the parallel part. */
     public void reserve(int items) { ensure(items); }

@@ -463,7 +463,8 @@ final class ForwardPass {
             if (splits > 1) {
                 curSplits = splits;
                 splitK.reserve(c.heads() * splits);
-                pool.parallelFor(c.heads() * splits, splitBody);
+                splitK.resetClaims();
+                pool.parallelFor(pool.threads(), splitBody); // each thread claims pieces until none is left
                 for (int h = 0; h < c.heads(); h++) splitK.merge(h * splits, splits, att, h * headDim);
                 return;
             }
@@ -483,15 +484,16 @@ final class ForwardPass {
         }
     }
 
-    /** Split-K partial attention of the one row for items [from, to) of heads x splits (item = head * splits + split). */
-    private void splitRange(int from, int to, int thread) {
+    /** Split-K partial attention of the one row: claims items of heads x splits (item = head * splits + split). */
+    private void splitRange(int unusedFrom, int unusedTo, int thread) {
         float[] sc = scores[thread];
         int layer = curLayer, S = curSplits, pos = rowPos[0];
         KvCache cache = rowCache[0];
         int group = c.heads() / c.kvHeads();
         int window = c.window(layer);
         int start = Math.max(cache.firstRetained(layer), window > 0 ? Math.max(0, pos - window + 1) : 0);
-        for (int item = from; item < to; item++) {
+        int items = c.heads() * S;
+        for (int item = splitK.claim(); item < items; item = splitK.claim()) {
             int h = item / S, sp = item % S;
             int a = SplitKAttention.splitStart(start, pos + 1, sp, S), e = SplitKAttention.splitStart(start, pos + 1, sp + 1, S);
             splitK.partial(item, cache, layer, h / group, q, h * headDim, a, e, c.queryScale(), c.attnSoftcap(), sc);

@@ -70,10 +70,17 @@ class SplitKAttentionTest {
     @Test
     void splitCounts() {
         assertEquals(1, SplitKAttention.splits(32, 2, 32768), "heads divide over the threads");
-        assertEquals(2, SplitKAttention.splits(1, 2, 32768));
-        assertEquals(2, SplitKAttention.splits(3, 2, 4096));
+        assertEquals(8, SplitKAttention.splits(1, 2, 32768), "about four pieces per thread");
+        assertEquals(3, SplitKAttention.splits(3, 2, 4096));
+        assertEquals(2, SplitKAttention.splits(3, 2, 1100), "pieces keep >= 512 positions");
         assertEquals(1, SplitKAttention.splits(1, 2, 600), "too short to split");
         assertEquals(1, SplitKAttention.splits(1, 1, 32768));
-        assertTrue(SplitKAttention.splits(8, 3, 32768) * 8 % 3 == 0);
+        assertEquals(2, SplitKAttention.splits(8, 3, 1600));
+        SplitKAttention sk = new SplitKAttention(8);
+        sk.resetClaims();
+        assertEquals(0, sk.claim());
+        assertEquals(1, sk.claim());
+        sk.resetClaims();
+        assertEquals(0, sk.claim());
     }
 }
