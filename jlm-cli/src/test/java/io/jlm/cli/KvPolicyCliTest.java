@@ -44,6 +44,6 @@ class KvPolicyCliTest {
         assertEquals(0, b.rc(), b.err());
         CliTest.Run s = CliTest.run("eval", "splitk", "--ctx", "4096", "--head-dim", "64", "-t", "2", "-r", "3");
         assertEquals(0, s.rc(), s.err());
-        assertTrue(s.out().contains("| f32 | 4096 | 1 | 64 | 2 | 2 |"), s.out());
+        assertTrue(s.out().contains("| f32 | 4096 | 1 | 64 | 2 | 8 |"), s.out()); // 4096 / 512 = 8 pieces
     }
 }
