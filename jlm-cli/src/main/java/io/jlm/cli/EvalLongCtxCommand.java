@@ -1,8 +1,6 @@
 package io.jlm.cli;
 
-import io.jlm.core.tensor.GGMLType;
 import io.jlm.eval.LongContextEval;
-import io.jlm.eval.SplitKBench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

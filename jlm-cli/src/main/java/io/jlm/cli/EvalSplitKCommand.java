@@ -1,18 +1,12 @@
 package io.jlm.cli;
 
 import io.jlm.core.tensor.GGMLType;
-import io.jlm.eval.LongContextEval;
 import io.jlm.eval.SplitKBench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 

@@ -16,9 +16,11 @@ import io.jlm.core.tensor.GGMLType;
  *   <li><b>Quantization:</b> an implementation may store keys/values in 8- or 4-bit blocks and dequantize inside
  *       {@code scores}/{@code accumulate} (a fused dequantize-dot), since callers only pass and receive float32
  *       activations.</li>
- *   <li><b>Eviction:</b> a cache may drop old positions (sliding-window or attention-sink policies);
- *       {@link #firstRetained} reports the earliest position still held for a layer and callers never read below
- *       it. Positions stay absolute (RoPE was applied with the absolute position before {@code write}).</li>
+ *   <li><b>Eviction:</b> a cache may drop old positions; {@link #firstRetained} reports the earliest position
+ *       still held for a layer and callers never read below it. Positions stay absolute (RoPE was applied with the
+ *       absolute position before {@code write}). Caches whose retained positions are not one range (attention
+ *       sinks + window, score-based eviction), that show keys at other distances, or that learn from the attention
+ *       weights implement {@link AttendingKvCache} and compute each query's attention themselves.</li>
  *   <li><b>Recurrent state:</b> models with a fixed-size state (SSMs) do not use a KV cache; their
  *       {@link io.jlm.models.ModelState} holds the recurrent tensors instead. A hybrid model holds both, one
  *       {@code KvCache} for its attention layers (layers without attention simply have no entries).</li>
