@@ -16,6 +16,18 @@ public interface LanguageModel extends AutoCloseable {
     ModelState newState(int maxContext);
 
     /**
+     * A fresh state whose KV cache follows {@code policy}. Models without a KV cache (state-space models) accept only
+     * the default full policy.
+     */
+    default ModelState newState(int maxContext, io.jlm.models.state.KvPolicy policy) {
+        if (policy instanceof io.jlm.models.state.KvPolicy.Full f && f.type() == io.jlm.core.tensor.GGMLType.F16) {
+            return newState(maxContext);
+        }
+        throw new UnsupportedOperationException("model " + config().name() + " has no KV cache; KV policy "
+                + policy.spec() + " does not apply");
+    }
+
+    /**
      * Runs {@code tokens} at positions {@code state.position() ...}, as one batch (matrix-matrix prefill),
      * appends them to the state and returns logits: for the last token only ({@code vocab} floats) or, if
      * {@code allLogits}, for every token ({@code tokens.length * vocab} floats, row per token).

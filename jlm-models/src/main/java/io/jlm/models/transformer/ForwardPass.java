@@ -5,7 +5,10 @@ import io.jlm.core.tensor.GGMLType;
 import io.jlm.core.tensor.QMatrix;
 import io.jlm.models.BatchEntry;
 import io.jlm.models.ops.Ops;
+import io.jlm.models.state.AttendingKvCache;
+import io.jlm.models.state.AttentionGeometry;
 import io.jlm.models.state.KvCache;
+import io.jlm.models.state.SplitKAttention;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -57,6 +60,11 @@ final class ForwardPass {
     private boolean fusedGateUp;
     private boolean matmulOnly;
     private final ThreadPool.RangeBody attentionBody = this::attentionRange;
+    private final ThreadPool.RangeBody attendingBody = this::attendingRange;
+    /** Split-K decode attention (context of one query split across threads) and its split count per head. */
+    private final SplitKAttention splitK;
+    private int curSplits;
+    private final ThreadPool.RangeBody splitBody = this::splitRange;
     private final ThreadPool.RangeBody activationBody = this::activationRows;
 
     /** A workspace whose attention scratch covers {@code scoreCapacity} positions (grown on demand). */
@@ -76,6 +84,7 @@ final class ForwardPass {
         this.ropeScale = w.ropeAttnFactor();
         this.scores = new float[pool.threads()][Math.max(1, scoreCapacity)];
         this.queryScratch = new float[pool.threads()][headDim];
+        this.splitK = new SplitKAttention(headDim);
         ensureRows(1);
     }
 
@@ -126,6 +135,24 @@ final class ForwardPass {
         outOffset = new int[n];
     }
 
+    /**
+     * The attention geometry handed to a cache that computes attention itself ({@link AttendingKvCache}), for a
+     * sequence with RoPE frequencies {@code invFreq}.
+     */
+    static AttentionGeometry geometry(TransformerModel model, double[] invFreq) {
+        TransformerConfig c = model.transformerConfig();
+        int[] windows = new int[c.layers()];
+        for (int l = 0; l < c.layers(); l++) windows[l] = c.window(l);
+        return new AttentionGeometry(c.heads(), c.kvHeads(), c.headDim(), c.queryScale(), c.attnSoftcap(), windows,
+                model.pool().threads(), new AttentionGeometry.Rope(c.ropeDim(), invFreq.clone(),
+                c.arch().rope() == ArchSpec.RopeMode.NEOX));
+    }
+
+    /** Score scratch (per thread) the attention of {@code cache} needs; caches that attend themselves bring their own. */
+    static int scoreNeed(KvCache cache) {
+        return cache instanceof AttendingKvCache ? 1 : Math.min(cache.capacity(), cache.maxAttended());
+    }
+
     private void ensureScores(int capacity) {
         if (capacity <= scores[0].length) return;
         for (int t = 0; t < scores.length; t++) scores[t] = new float[capacity];
@@ -158,13 +185,15 @@ final class ForwardPass {
                     + (state.position + n) + " (the block pool is exhausted)");
         }
         matmulOnly = model.batchInvariant();
-        ensureScores(cache.capacity());
+        ensureScores(scoreNeed(cache));
         if (lastLogits == null) lastLogits = new float[vocab];
         float[] result = allLogits ? new float[n * vocab] : lastLogits;
         int pos0 = state.position;
         double[] freq = state.ropeFrequencies();
-        for (int s = 0; s < n; s += MAX_BATCH) {
-            int b = Math.min(MAX_BATCH, n - s);
+        AttendingKvCache attending = cache instanceof AttendingKvCache a ? a : null;
+        int chunk = Math.min(MAX_BATCH, cache.maxChunk());
+        for (int s = 0; s < n; s += chunk) {
+            int b = Math.min(chunk, n - s);
             ensureRows(b);
             for (int r = 0; r < b; r++) {
                 rowCache[r] = cache;
@@ -172,7 +201,9 @@ final class ForwardPass {
                 rowFreq[r] = freq;
                 rowToken[r] = tokens[s + r];
             }
+            if (attending != null) attending.beginChunk(pos0 + s, b);
             blocks(b);
+            if (attending != null) attending.endChunk();
             if (allLogits) {
                 if (b == n) {
                     logits(0, b, result);
@@ -194,6 +225,26 @@ final class ForwardPass {
      * caller (ownership, vocabulary, capacity); this reserves KV memory for all of them before any state changes.
      */
     List<float[]> runBatch(List<BatchEntry> entries) {
+        if (entries.stream().anyMatch(e -> ((TransformerState) e.state()).cache() instanceof AttendingKvCache)) {
+            // policy caches attend per sequence (chunk hooks, bounded chunks): run those entries one by one
+            List<BatchEntry> plain = new ArrayList<>();
+            for (BatchEntry e : entries) {
+                if (!(((TransformerState) e.state()).cache() instanceof AttendingKvCache)) plain.add(e);
+            }
+            List<float[]> batched = plain.isEmpty() ? List.of() : runBatch(plain);
+            List<float[]> results = new ArrayList<>(entries.size());
+            int next = 0;
+            for (BatchEntry e : entries) {
+                TransformerState st = (TransformerState) e.state();
+                if (st.cache() instanceof AttendingKvCache) {
+                    float[] r = run(st, e.tokens(), e.allLogits());
+                    results.add(e.allLogits() ? r : r.clone());
+                } else {
+                    results.add(batched.get(next++));
+                }
+            }
+            return results;
+        }
         int total = 0, maxCapacity = 1;
         for (int i = 0; i < entries.size(); i++) {
             BatchEntry e = entries.get(i);
@@ -332,7 +383,7 @@ final class ForwardPass {
             }
             curLayer = l;
             curBatch = B;
-            pool.parallelFor(c.heads() * B, attentionBody);
+            attention(l, B);
             linear(L.wo(), att, B, proj);
             if (L.postAttnNorm() != null) {
                 for (int b = 0; b < B; b++) Ops.rmsnorm(proj, b * dim, proj, b * dim, L.postAttnNorm(), dim, eps);
@@ -390,6 +441,62 @@ final class ForwardPass {
                     buf[base + i + half] = x0 * sn + x1 * cs;
                 }
             }
+        }
+    }
+
+    /**
+     * Attention of the B rows of layer l into att. A cache that attends itself (rows of one sequence) gets one work
+     * item per query head, all rows of a head on one thread in order. One decoded token whose heads cannot keep the
+     * threads evenly busy is split along the context (split-K, merged exactly; not for F16 caches, whose rounding of
+     * the softmax weights follows ggml's single pass). Otherwise items are (head, row) pairs.
+     */
+    private void attention(int l, int B) {
+        KvCache first = rowCache[0];
+        if (first instanceof AttendingKvCache) {
+            pool.parallelFor(c.heads(), attendingBody);
+            return;
+        }
+        if (B == 1 && first.elementType() != GGMLType.F16) {
+            int window = c.window(l), pos = rowPos[0];
+            int start = Math.max(first.firstRetained(l), window > 0 ? Math.max(0, pos - window + 1) : 0);
+            int splits = SplitKAttention.splits(c.heads(), pool.threads(), pos + 1 - start);
+            if (splits > 1) {
+                curSplits = splits;
+                splitK.reserve(c.heads() * splits);
+                splitK.resetClaims();
+                pool.parallelFor(pool.threads(), splitBody); // each thread claims pieces until none is left
+                for (int h = 0; h < c.heads(); h++) splitK.merge(h * splits, splits, att, h * headDim);
+                return;
+            }
+        }
+        pool.parallelFor(c.heads() * B, attentionBody);
+    }
+
+    /** A cache that attends itself (all rows of the step belong to its sequence): query heads [from, to). */
+    private void attendingRange(int from, int to, int thread) {
+        int layer = curLayer, B = curBatch;
+        AttendingKvCache cache = (AttendingKvCache) rowCache[0];
+        for (int h = from; h < to; h++) {
+            for (int b = 0; b < B; b++) {
+                int qOff = b * qDim + h * headDim;
+                cache.attend(layer, h, q, qOff, rowPos[b], att, qOff, thread);
+            }
+        }
+    }
+
+    /** Split-K partial attention of the one row: claims items of heads x splits (item = head * splits + split). */
+    private void splitRange(int unusedFrom, int unusedTo, int thread) {
+        float[] sc = scores[thread];
+        int layer = curLayer, S = curSplits, pos = rowPos[0];
+        KvCache cache = rowCache[0];
+        int group = c.heads() / c.kvHeads();
+        int window = c.window(layer);
+        int start = Math.max(cache.firstRetained(layer), window > 0 ? Math.max(0, pos - window + 1) : 0);
+        int items = c.heads() * S;
+        for (int item = splitK.claim(); item < items; item = splitK.claim()) {
+            int h = item / S, sp = item % S;
+            int a = SplitKAttention.splitStart(start, pos + 1, sp, S), e = SplitKAttention.splitStart(start, pos + 1, sp + 1, S);
+            splitK.partial(item, cache, layer, h / group, q, h * headDim, a, e, c.queryScale(), c.attnSoftcap(), sc);
         }
     }
 

@@ -8,6 +8,7 @@ import io.jlm.models.ModelConfig;
 import io.jlm.models.ModelState;
 import io.jlm.models.OwnedResource;
 import io.jlm.models.state.KvCache;
+import io.jlm.models.state.KvPolicy;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -69,9 +70,10 @@ public final class TransformerModel implements LanguageModel {
      */
     public TransformerState newState(KvCache cache) {
         if (cache == null) throw new IllegalArgumentException("cache must not be null");
-        if (cache.elementType() != GGMLType.F32 && cache.elementType() != GGMLType.F16) {
-            throw new IllegalArgumentException("KV cache element type " + cache.elementType()
-                    + " is not supported; expected F32 or F16");
+        GGMLType et = cache.elementType();
+        if (et != GGMLType.F32 && et != GGMLType.F16 && et != GGMLType.Q8_0 && et != GGMLType.Q4_0) {
+            throw new IllegalArgumentException("KV cache element type " + et
+                    + " is not supported; expected F32, F16, Q8_0 or Q4_0");
         }
         if (cache.layers() != config.layers()) {
             throw new IllegalArgumentException("KV cache has " + cache.layers() + " layers but model " + config.name()
@@ -89,6 +91,13 @@ public final class TransformerModel implements LanguageModel {
                     + cache.capacity());
         }
         return new TransformerState(this, cache);
+    }
+
+    /** A state whose KV cache follows {@code policy} (quantized, sink+window, eviction, ThinK; see {@link KvPolicy}). */
+    @Override
+    public TransformerState newState(int maxContext, KvPolicy policy) {
+        if (maxContext < 1) throw new IllegalArgumentException("maxContext must be >= 1, got " + maxContext);
+        return newState(policy.create(config.layers(), maxContext, config.kvHeads(), config.headDim()));
     }
 
     /**

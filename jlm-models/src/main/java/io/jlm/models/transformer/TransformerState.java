@@ -28,7 +28,8 @@ public final class TransformerState implements ModelState {
         this.cache = cache;
         this.position = cache.length();
         this.ropeFrequencies = ForwardPass.ropeFrequencies(model.transformerConfig(), model.weights(), cache.capacity());
-        this.pass = new ForwardPass(model, cache.capacity());
+        if (cache instanceof io.jlm.models.state.AttendingKvCache a) a.configure(ForwardPass.geometry(model, ropeFrequencies));
+        this.pass = new ForwardPass(model, ForwardPass.scoreNeed(cache));
     }
 
     TransformerModel model() { return model; }
