@@ -90,6 +90,15 @@ public interface LanguageModel extends AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code tokens} like {@link #forward} (appending them to {@code state}) but returns the final-norm hidden
+     * state instead of logits: the mean over the tokens ({@code mean}) or the last token's ({@code dim} floats).
+     * Used for embeddings. Models without this throw {@link UnsupportedOperationException}.
+     */
+    default float[] embed(ModelState state, int[] tokens, boolean mean) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not provide hidden-state embeddings");
+    }
+
     @Override
     void close();
 }

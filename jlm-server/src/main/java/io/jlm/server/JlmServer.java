@@ -106,6 +106,7 @@ public final class JlmServer implements AutoCloseable {
         });
         app.post("/v1/chat/completions", ctx -> guarded(ctx, true));
         app.post("/v1/completions", ctx -> guarded(ctx, false));
+        app.post("/v1/embeddings", this::embeddings);
         app.exception(ApiError.class, (e, ctx) -> error(ctx, e));
         app.exception(HttpResponseException.class, (e, ctx) ->
                 error(ctx, new ApiError(e.getStatus(), e.getStatus() == 413 ? "invalid_request_error" : "api_error",
@@ -207,6 +208,80 @@ public final class JlmServer implements AutoCloseable {
             }
             json(ctx, 200, r.full());
         }
+    }
+
+    /** {@code /v1/embeddings}: L2-normalised final-norm hidden states, mean-pooled (default) or last-token. */
+    private void embeddings(Context ctx) throws Exception {
+        JsonNode body = parseBody(ctx);
+        JsonNode input = body.get("input");
+        List<int[]> inputs = new ArrayList<>();
+        if (input != null && input.isTextual()) inputs.add(tokenizer.encode(input.asText(), true, false));
+        else if (input != null && input.isArray() && !input.isEmpty() && input.size() <= 64) {
+            if (input.get(0).isIntegralNumber()) inputs.add(tokenIds(input, "input"));
+            else for (int i = 0; i < input.size(); i++) {
+                JsonNode e = input.get(i);
+                if (e.isTextual()) inputs.add(tokenizer.encode(e.asText(), true, false));
+                else if (e.isArray() && !e.isEmpty()) inputs.add(tokenIds(e, "input[" + i + "]"));
+                else throw ApiError.invalid("input", "input[" + i + "]: expected a string or an array of token ids");
+            }
+        } else {
+            throw ApiError.invalid("input", "input: expected a string, an array of 1..64 strings, or token id arrays");
+        }
+        String pooling = body.path("pooling").asText("mean");
+        if (!pooling.equals("mean") && !pooling.equals("last")) {
+            throw ApiError.invalid("pooling", "pooling: '" + pooling + "' (expected mean or last)");
+        }
+        String format = body.path("encoding_format").asText("float");
+        if (!format.equals("float") && !format.equals("base64")) {
+            throw ApiError.invalid("encoding_format", "encoding_format: '" + format + "' (expected float or base64)");
+        }
+        ObjectNode root = JSON.createObjectNode().put("object", "list");
+        ArrayNode data = root.putArray("data");
+        int tokens = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            int[] t = inputs.get(i);
+            if (t.length > options.contextSize()) {
+                throw new ApiError(400, "invalid_request_error", "input", "context_length_exceeded",
+                        "input " + i + " has " + t.length + " tokens; this server's context is " + options.contextSize());
+            }
+            float[] v;
+            try {
+                v = scheduler.embed(t, pooling.equals("mean")).get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof UnsupportedOperationException u) {
+                    throw new ApiError(400, "invalid_request_error", null, "unsupported", u.getMessage());
+                }
+                throw new ApiError(500, "server_error", null, null, "embedding failed: " + e.getCause());
+            }
+            double norm = 0;
+            for (float x : v) norm += (double) x * x;
+            float inv = norm > 0 ? (float) (1 / Math.sqrt(norm)) : 0f;
+            ObjectNode item = data.addObject().put("object", "embedding").put("index", i);
+            if (format.equals("float")) {
+                ArrayNode arr = item.putArray("embedding");
+                for (float x : v) arr.add(x * inv);
+            } else {
+                java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(v.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (float x : v) bb.putFloat(x * inv);
+                item.put("embedding", java.util.Base64.getEncoder().encodeToString(bb.array()));
+            }
+            tokens += t.length;
+        }
+        root.put("model", options.modelName());
+        root.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
+        json(ctx, 200, root);
+    }
+
+    private int[] tokenIds(JsonNode arr, String param) {
+        int[] t = new int[arr.size()];
+        for (int i = 0; i < t.length; i++) {
+            JsonNode v = arr.get(i);
+            if (!v.isIntegralNumber() || v.asInt() < 0 || v.asInt() >= tokenizer.vocabSize()) {
+                throw ApiError.invalid(param, param + "[" + i + "]: expected a token id in [0, " + tokenizer.vocabSize() + ")");
+            }
+            t[i] = v.asInt();
+        }
+        return t;
     }
 
     private JsonNode parseBody(Context ctx) {

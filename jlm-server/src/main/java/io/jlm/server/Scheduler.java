@@ -56,6 +56,7 @@ public final class Scheduler implements AutoCloseable {
     private final int vocab;
 
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    private final ArrayDeque<Runnable> tasks = new ArrayDeque<>(); // other model work (embeddings), run between steps
     private final List<Sequence> running = new ArrayList<>();
     private final Thread thread;
     private volatile boolean closed;
@@ -145,13 +146,14 @@ public final class Scheduler implements AutoCloseable {
         List<Sequence> rows = new ArrayList<>();
         while (true) {
             synchronized (this) {
-                while (!closed && waiting.isEmpty() && running.isEmpty()) {
+                while (!closed && waiting.isEmpty() && running.isEmpty() && tasks.isEmpty()) {
                     try { wait(); } catch (InterruptedException e) { return; }
                 }
                 if (closed) break;
                 dropCancelled();
                 admit();
             }
+            for (Runnable task; (task = pollTask()) != null; ) task.run();
             entries.clear();
             rows.clear();
             int decodeRows = 0;
@@ -207,9 +209,35 @@ public final class Scheduler implements AutoCloseable {
         synchronized (this) {
             for (Sequence s : running) release(s);
             for (Sequence s : waiting) s.listener.onError("server shut down");
+            tasks.clear();
             running.clear();
             waiting.clear();
         }
+    }
+
+    private synchronized Runnable pollTask() { return tasks.poll(); }
+
+    /**
+     * The final-norm hidden state of {@code tokens} (mean over tokens or the last token's), computed on the
+     * scheduler thread between steps in a fresh state.
+     */
+    public java.util.concurrent.CompletableFuture<float[]> embed(int[] tokens, boolean mean) {
+        for (int t : tokens) {
+            if (t < 0 || t >= vocab) throw new IllegalArgumentException("token " + t + " outside the vocabulary [0, " + vocab + ")");
+        }
+        var result = new java.util.concurrent.CompletableFuture<float[]>();
+        synchronized (this) {
+            if (closed) throw new IllegalStateException("server is shutting down");
+            tasks.add(() -> {
+                try {
+                    result.complete(model.embed(model.newState(tokens.length), tokens, mean));
+                } catch (RuntimeException e) {
+                    result.completeExceptionally(e);
+                }
+            });
+            notifyAll();
+        }
+        return result;
     }
 
     /** Removes cancelled sequences from the queue and the batch (their blocks are freed now). */

@@ -278,4 +278,37 @@ class ServerApiTest {
         JlmServer.checkBindAllowed(ServerOptions.defaults("m", 64).withHost("0.0.0.0").withApiKey("k"));
         JlmServer.checkBindAllowed(ServerOptions.defaults("m", 64).withHost("localhost"));
     }
+
+    @Test
+    void embeddingsAreNormalisedHiddenStatesThatMatchTheLmHead() throws Exception {
+        var r = f.post("/v1/embeddings", "{\"input\":[\"Once upon a time\",\"The cat sat on the mat\"],\"model\":\"x\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode j = ServerFixture.json(r.body());
+        assertEquals(2, j.path("data").size());
+        int dim = f.model.config().dim();
+        float[][] e = new float[2][dim];
+        for (int k = 0; k < 2; k++) {
+            JsonNode v = j.path("data").get(k).path("embedding");
+            assertEquals(dim, v.size());
+            double norm = 0;
+            for (int i = 0; i < dim; i++) { e[k][i] = (float) v.get(i).asDouble(); norm += e[k][i] * e[k][i]; }
+            assertEquals(1.0, norm, 1e-4);
+        }
+        assertNotEquals(e[0][0], e[1][0]);
+        // last-token pooling: the LM head applied to the (unnormalised) hidden state gives the model's next-token logits,
+        // so the normalised embedding must be parallel to the direction that reproduces the logits' argmax
+        int[] tokens = f.tokenizer.encode("Once upon a time", true, false);
+        JsonNode last = ServerFixture.json(f.post("/v1/embeddings", "{\"input\":\"Once upon a time\",\"pooling\":\"last\"}").body());
+        float[] h = new float[dim];
+        for (int i = 0; i < dim; i++) h[i] = (float) last.path("data").get(0).path("embedding").get(i).asDouble();
+        var tm = (io.jlm.models.transformer.TransformerModel) f.model;
+        float[] viaHead = new float[f.model.config().vocabSize()];
+        tm.weights().output().matvec(h, viaHead, f.pool);
+        float[] logits = f.model.forward(f.model.newState(64), tokens, false).clone();
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < logits.length; i++) { dot += viaHead[i] * logits[i]; na += viaHead[i] * viaHead[i]; nb += logits[i] * logits[i]; }
+        assertEquals(1.0, dot / Math.sqrt(na * nb), 1e-4, "LM head of the embedding is proportional to the logits");
+        assertEquals(400, f.post("/v1/embeddings", "{\"input\":5}").statusCode());
+        assertEquals(400, f.post("/v1/embeddings", "{\"input\":\"a\",\"pooling\":\"max\"}").statusCode());
+    }
 }

@@ -204,7 +204,9 @@ final class ForwardPass {
             if (attending != null) attending.beginChunk(pos0 + s, b);
             blocks(b);
             if (attending != null) attending.endChunk();
-            if (allLogits) {
+            if (embedding != null) {
+                poolHidden(b, s + b == n, n);
+            } else if (allLogits) {
                 if (b == n) {
                     logits(0, b, result);
                 } else {
@@ -303,6 +305,34 @@ final class ForwardPass {
         return results;
     }
 
+    /**
+     * Final-norm hidden states of {@code tokens} appended to {@code state} (the LM head is skipped): their mean
+     * ({@code mean}) or the last token's, {@code dim} floats.
+     */
+    float[] embed(TransformerState state, int[] tokens, boolean mean) {
+        embedding = new float[dim];
+        embedMean = mean;
+        try {
+            run(state, tokens, false);
+            return embedding;
+        } finally {
+            embedding = null;
+        }
+    }
+
+    /** Adds rows [0, b) of the residual stream, final-normed, to the embedding (mean) or keeps the last row. */
+    private void poolHidden(int b, boolean lastChunk, int total) {
+        float[] e = embedding;
+        for (int r = embedMean ? 0 : (lastChunk ? b - 1 : b); r < b; r++) {
+            Ops.rmsnorm(xn, 0, x, r * dim, w.outputNorm(), dim, c.normEps());
+            if (embedMean) {
+                for (int i = 0; i < dim; i++) e[i] += xn[i] / total;
+            } else {
+                System.arraycopy(xn, 0, e, 0, dim);
+            }
+        }
+    }
+
     /** Logits of rows outRow[0 .. count) of the residual stream, copied to outArray[i] at outOffset[i]. */
     private void gatheredLogits(int count) {
         if (count == 0) return;
@@ -321,6 +351,9 @@ final class ForwardPass {
         linear(w.output(), xn, count, out);
         if (c.finalSoftcap() > 0) Ops.softcap(out, 0, count * vocab, c.finalSoftcap());
     }
+
+    private float[] embedding; // non-null while embed() runs
+    private boolean embedMean;
 
     private void linear(QMatrix m, float[] in, int batch, float[] out) {
         if (batch == 1 && !matmulOnly) m.matvec(in, out, pool);

@@ -113,6 +113,14 @@ public final class TransformerModel implements LanguageModel {
         return s.pass().run(s, tokens, allLogits);
     }
 
+    @Override
+    public float[] embed(ModelState state, int[] tokens, boolean mean) {
+        if (!(state instanceof TransformerState s) || s.model() != this) {
+            throw new IllegalArgumentException("state was not created by this model (" + config.name() + ")");
+        }
+        return s.pass().embed(s, tokens, mean);
+    }
+
     /**
      * {@inheritDoc}
      * <p>The transformer runs all rows of all entries through each matrix product together (the weights are read
