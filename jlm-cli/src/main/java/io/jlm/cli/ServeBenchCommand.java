@@ -59,7 +59,7 @@ final class ServeBenchCommand implements java.util.concurrent.Callable<Integer> 
         try (LoadedModel lm = LoadedModel.open(model, run.threads)) {
             int ctx = Math.max(prefix + tokens + 64, 256);
             ServerOptions o = new ServerOptions("127.0.0.1", 0, null, "bench", ctx, maxStreams, 512, 256, 1 << 20, 1 << 20,
-                    0, 16, batchInvariant);
+                    0, 16, batchInvariant, null);
             try (Scheduler s = new Scheduler(lm.model, lm.tokenizer, o, new Metrics())) {
                 out.printf(Locale.ROOT, "model %s, %d threads, %d tokens per stream%n", model.getFileName(), lm.pool.threads(), tokens);
                 double single = 0;

@@ -53,6 +53,10 @@ final class ServeCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--batch-invariant", description = "Results independent of batching (bit-identical; slower single stream).")
     boolean batchInvariant;
 
+    @Option(names = "--kv-policy", description = "Default KV policy of requests (q8_0, q4_0, sink:4,window:256, h2o:budget=0.2, ...);"
+            + " default: paged F16 cache with prefix caching. Requests may set \"kv_policy\".")
+    String kvPolicy;
+
     @Mixin
     RunOptions run;
 
@@ -66,7 +70,8 @@ final class ServeCommand implements java.util.concurrent.Callable<Integer> {
         try (LoadedModel lm = LoadedModel.open(model, run.threads)) {
             String name = model.getFileName().toString().replaceFirst("\\.gguf$", "");
             ServerOptions o = new ServerOptions(host, port, key, name, lm.contextSize(run.context), parallel, prefillChunk,
-                    queue, maxTokensLimit, maxBody, kvBlocks, kvBlockSize, batchInvariant);
+                    queue, maxTokensLimit, maxBody, kvBlocks, kvBlockSize, batchInvariant,
+                    kvPolicy == null ? null : io.jlm.models.state.KvPolicy.parse(kvPolicy));
             ChatTemplate template = ChatTemplate.fromGGUF(lm.file.metadata(), lm.tokenizer);
             try (JlmServer server = new JlmServer(lm.model, lm.tokenizer, template, o).start()) {
                 err.println("jlm: serving " + name + " on http://" + host + ":" + server.port()

@@ -1,6 +1,7 @@
 package io.jlm.server;
 
 import io.jlm.engine.SamplerConfig;
+import io.jlm.models.state.KvPolicy;
 
 import java.util.List;
 
@@ -13,9 +14,17 @@ import java.util.List;
  * @param stop        stop strings (the text before the first one is returned)
  * @param topLogprobs -1 = no log-probabilities; otherwise the chosen token's plus this many alternatives
  * @param json        constrain the output to one JSON object
+ * @param kvPolicy    KV cache policy of this sequence (quantized, sink+window, eviction, ThinK); null = the
+ *                    server's paged F16 cache with prefix caching
  */
 public record GenerationRequest(int[] prompt, SamplerConfig sampling, int maxTokens, List<String> stop,
-                                int topLogprobs, boolean json) {
+                                int topLogprobs, boolean json, KvPolicy kvPolicy) {
+
+    /** A request on the server's paged cache. */
+    public GenerationRequest(int[] prompt, SamplerConfig sampling, int maxTokens, List<String> stop, int topLogprobs, boolean json) {
+        this(prompt, sampling, maxTokens, stop, topLogprobs, json, null);
+    }
+
     public GenerationRequest {
         if (prompt == null || prompt.length == 0) throw new IllegalArgumentException("prompt: empty (expected at least one token)");
         if (maxTokens < 0) throw new IllegalArgumentException("max_tokens: " + maxTokens + " (expected >= 0)");

@@ -11,6 +11,7 @@ import io.javalin.http.HttpResponseException;
 import io.jlm.engine.ChatMessage;
 import io.jlm.engine.ChatTemplate;
 import io.jlm.models.LanguageModel;
+import io.jlm.models.state.KvPolicy;
 import io.jlm.server.SequenceListener.FinishReason;
 import io.jlm.server.SequenceListener.TokenLogprob;
 import io.jlm.tokenizers.Tokenizer;
@@ -179,6 +180,7 @@ public final class JlmServer implements AutoCloseable {
         } else if (body.hasNonNull("logprobs")) {
             topLogprobs = (int) RequestParser.integer(body, "logprobs", 0, 0, 5);
         }
+        KvPolicy kvPolicy = kvPolicy(body);
         String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         int n = common.n();
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
@@ -186,7 +188,7 @@ public final class JlmServer implements AutoCloseable {
         try {
             for (int i = 0; i < n; i++) {
                 GenerationRequest req = new GenerationRequest(prompt, common.sampling().withSeed(common.sampling().seed() + i),
-                        maxTokens, common.stop(), topLogprobs, common.json());
+                        maxTokens, common.stop(), topLogprobs, common.json(), kvPolicy);
                 handles.add(scheduler.submit(req, new QueueListener(i, events)));
             }
         } catch (Scheduler.QueueFullException e) {
@@ -282,6 +284,19 @@ public final class JlmServer implements AutoCloseable {
             t[i] = v.asInt();
         }
         return t;
+    }
+
+    /** The extension field {@code kv_policy} (see docs/LONG_CONTEXT.md), else the server's default policy. */
+    private KvPolicy kvPolicy(JsonNode body) {
+        JsonNode p = body.get("kv_policy");
+        if (p == null || p.isNull()) return options.kvPolicy();
+        if (!p.isTextual()) throw ApiError.invalid("kv_policy", "kv_policy: expected a string such as \"q8_0\" or \"sink:4,window:256\"");
+        try {
+            KvPolicy k = KvPolicy.parse(p.asText());
+            return k instanceof KvPolicy.Full f && f.type() == io.jlm.core.tensor.GGMLType.F16 ? null : k; // full = paged
+        } catch (IllegalArgumentException e) {
+            throw ApiError.invalid("kv_policy", "kv_policy: " + e.getMessage());
+        }
     }
 
     private JsonNode parseBody(Context ctx) {

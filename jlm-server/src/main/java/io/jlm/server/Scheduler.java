@@ -266,7 +266,16 @@ public final class Scheduler implements AutoCloseable {
         while (running.size() < options.maxBatch() && !waiting.isEmpty()) {
             Sequence s = waiting.peek();
             int[] prompt = s.req.prompt();
-            if (pool != null) {
+            if (s.req.kvPolicy() != null) { // a policy cache of its own: bounded memory, no prefix sharing
+                try {
+                    s.state = model.newState(options.contextSize(), s.req.kvPolicy());
+                } catch (RuntimeException e) {
+                    waiting.poll();
+                    metrics.requestErrors.increment();
+                    s.listener.onError("KV policy " + s.req.kvPolicy().spec() + ": " + e.getMessage());
+                    continue;
+                }
+            } else if (pool != null) {
                 PagedKvCache cache = pool.newCache(options.contextSize());
                 int reused = cache.attachPrefix(prompt);
                 if (!cache.reserve(prompt.length + s.req.maxTokens())) {

@@ -1,5 +1,7 @@
 package io.jlm.server;
 
+import io.jlm.models.state.KvPolicy;
+
 /**
  * Settings of one {@link JlmServer}.
  *
@@ -16,12 +18,13 @@ package io.jlm.server;
  * @param maxBodyBytes   largest request body accepted (HTTP 413 beyond)
  * @param kvBlocks       blocks in the paged KV pool (0 = enough for {@code maxBatch} full contexts)
  * @param kvBlockSize    positions per KV block
+ * @param kvPolicy       default KV policy of requests that name none (null = paged F16 cache with prefix caching)
  * @param batchInvariant run every step through the matrix-matrix kernels so that a sequence's results do not
  *                       depend on what it is batched with (bit-identical greedy output, slower single stream)
  */
 public record ServerOptions(String host, int port, String apiKey, String modelName, int contextSize, int maxBatch,
                             int prefillChunk, int maxQueue, int maxTokensLimit, int maxBodyBytes, int kvBlocks,
-                            int kvBlockSize, boolean batchInvariant) {
+                            int kvBlockSize, boolean batchInvariant, KvPolicy kvPolicy) {
 
     public ServerOptions {
         if (host == null || host.isBlank()) throw new IllegalArgumentException("host: empty (expected an address such as 127.0.0.1)");
@@ -39,16 +42,17 @@ public record ServerOptions(String host, int port, String apiKey, String modelNa
 
     /** Loopback defaults: 127.0.0.1:8080, no key, 8 parallel sequences. */
     public static ServerOptions defaults(String modelName, int contextSize) {
-        return new ServerOptions("127.0.0.1", 8080, null, modelName, contextSize, 8, 256, 64, 4096, 1 << 20, 0, 16, false);
+        return new ServerOptions("127.0.0.1", 8080, null, modelName, contextSize, 8, 256, 64, 4096, 1 << 20, 0, 16, false, null);
     }
 
-    public ServerOptions withPort(int p) { return new ServerOptions(host, p, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant); }
-    public ServerOptions withHost(String h) { return new ServerOptions(h, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant); }
-    public ServerOptions withApiKey(String k) { return new ServerOptions(host, port, k, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant); }
-    public ServerOptions withMaxBatch(int b) { return new ServerOptions(host, port, apiKey, modelName, contextSize, b, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant); }
-    public ServerOptions withMaxQueue(int q) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, q, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant); }
-    public ServerOptions withPrefillChunk(int c) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, c, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant); }
-    public ServerOptions withKvBlocks(int n, int size) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, n, size, batchInvariant); }
-    public ServerOptions withBatchInvariant(boolean on) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, on); }
-    public ServerOptions withLimits(int maxTokens, int maxBody) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokens, maxBody, kvBlocks, kvBlockSize, batchInvariant); }
+    public ServerOptions withPort(int p) { return new ServerOptions(host, p, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant, kvPolicy); }
+    public ServerOptions withKvPolicy(KvPolicy p) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant, p); }
+    public ServerOptions withHost(String h) { return new ServerOptions(h, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant, kvPolicy); }
+    public ServerOptions withApiKey(String k) { return new ServerOptions(host, port, k, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant, kvPolicy); }
+    public ServerOptions withMaxBatch(int b) { return new ServerOptions(host, port, apiKey, modelName, contextSize, b, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant, kvPolicy); }
+    public ServerOptions withMaxQueue(int q) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, q, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant, kvPolicy); }
+    public ServerOptions withPrefillChunk(int c) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, c, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, batchInvariant, kvPolicy); }
+    public ServerOptions withKvBlocks(int n, int size) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, n, size, batchInvariant, kvPolicy); }
+    public ServerOptions withBatchInvariant(boolean on) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokensLimit, maxBodyBytes, kvBlocks, kvBlockSize, on, kvPolicy); }
+    public ServerOptions withLimits(int maxTokens, int maxBody) { return new ServerOptions(host, port, apiKey, modelName, contextSize, maxBatch, prefillChunk, maxQueue, maxTokens, maxBody, kvBlocks, kvBlockSize, batchInvariant, kvPolicy); }
 }

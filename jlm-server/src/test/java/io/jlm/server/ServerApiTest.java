@@ -311,4 +311,22 @@ class ServerApiTest {
         assertEquals(400, f.post("/v1/embeddings", "{\"input\":5}").statusCode());
         assertEquals(400, f.post("/v1/embeddings", "{\"input\":\"a\",\"pooling\":\"max\"}").statusCode());
     }
+
+    @Test
+    void perRequestKvPolicyMatchesTheEngineWithThatPolicy() throws Exception {
+        for (String spec : new String[]{"q8_0", "sink:4,window:64"}) {
+            var policy = io.jlm.models.state.KvPolicy.parse(spec);
+            int[] tokens = f.tokenizer.encode("Once upon a time", true, false);
+            var session = new io.jlm.engine.Session(f.model, f.tokenizer, f.model.newState(512, policy));
+            String expected = session.generate(tokens, io.jlm.engine.GenerationOptions.maxTokens(200),
+                    new io.jlm.engine.Sampler(io.jlm.engine.SamplerConfig.greedy(), f.model.config().vocabSize()), null).text();
+            var r = f.post("/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":200,\"temperature\":0,\"kv_policy\":\"" + spec + "\"}");
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode c = ServerFixture.json(r.body()).path("choices").get(0);
+            assertEquals(expected, c.path("text").asText(), spec);
+        }
+        var bad = f.post("/v1/completions", "{\"prompt\":\"a\",\"kv_policy\":\"lru:7\"}");
+        assertEquals(400, bad.statusCode(), bad.body());
+        assertEquals("kv_policy", ServerFixture.json(bad.body()).path("error").path("param").asText());
+    }
 }
