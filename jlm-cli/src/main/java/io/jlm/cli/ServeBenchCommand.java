@@ -90,7 +90,7 @@ final class ServeBenchCommand implements java.util.concurrent.Callable<Integer> 
         long t0 = System.nanoTime();
         for (int i = 0; i < n; i++) {
             int[] prompt = filler(lm, 8, 100 + round * 64 + i);
-            s.submit(new GenerationRequest(prompt, SamplerConfig.greedy(), tokens, List.of(), -1, false), listener(done, generated, null));
+            s.submit(new GenerationRequest(prompt, SamplerConfig.greedy(), tokens, List.of(), -1, null), listener(done, generated, null));
         }
         done.await();
         return generated.get() / ((System.nanoTime() - t0) / 1e9);
@@ -100,7 +100,7 @@ final class ServeBenchCommand implements java.util.concurrent.Callable<Integer> 
         CountDownLatch done = new CountDownLatch(1);
         AtomicLong first = new AtomicLong();
         long t0 = System.nanoTime();
-        s.submit(new GenerationRequest(prompt, SamplerConfig.greedy(), 1, List.of(), -1, false), listener(done, new AtomicLong(), first));
+        s.submit(new GenerationRequest(prompt, SamplerConfig.greedy(), 1, List.of(), -1, null), listener(done, new AtomicLong(), first));
         done.await(600, TimeUnit.SECONDS);
         return first.get() - t0;
     }

@@ -13,16 +13,16 @@ import java.util.List;
  * @param maxTokens   most tokens to generate
  * @param stop        stop strings (the text before the first one is returned)
  * @param topLogprobs -1 = no log-probabilities; otherwise the chosen token's plus this many alternatives
- * @param json        constrain the output to one JSON object
+ * @param grammar     constrain the output to this language at its start (JSON object or schema); null = free text
  * @param kvPolicy    KV cache policy of this sequence (quantized, sink+window, eviction, ThinK); null = the
  *                    server's paged F16 cache with prefix caching
  */
 public record GenerationRequest(int[] prompt, SamplerConfig sampling, int maxTokens, List<String> stop,
-                                int topLogprobs, boolean json, KvPolicy kvPolicy) {
+                                int topLogprobs, ByteGrammar grammar, KvPolicy kvPolicy) {
 
     /** A request on the server's paged cache. */
-    public GenerationRequest(int[] prompt, SamplerConfig sampling, int maxTokens, List<String> stop, int topLogprobs, boolean json) {
-        this(prompt, sampling, maxTokens, stop, topLogprobs, json, null);
+    public GenerationRequest(int[] prompt, SamplerConfig sampling, int maxTokens, List<String> stop, int topLogprobs, ByteGrammar grammar) {
+        this(prompt, sampling, maxTokens, stop, topLogprobs, grammar, null);
     }
 
     public GenerationRequest {

@@ -188,7 +188,7 @@ public final class JlmServer implements AutoCloseable {
         try {
             for (int i = 0; i < n; i++) {
                 GenerationRequest req = new GenerationRequest(prompt, common.sampling().withSeed(common.sampling().seed() + i),
-                        maxTokens, common.stop(), topLogprobs, common.json(), kvPolicy);
+                        maxTokens, common.stop(), topLogprobs, common.grammar(), kvPolicy);
                 handles.add(scheduler.submit(req, new QueueListener(i, events)));
             }
         } catch (Scheduler.QueueFullException e) {

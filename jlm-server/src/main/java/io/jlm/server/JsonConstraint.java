@@ -4,18 +4,21 @@ import io.jlm.tokenizers.Tokenizer;
 
 /**
  * Constrained sampling for {@code response_format: json_object / json_schema}: before each draw, every token
- * whose bytes cannot continue a valid JSON object gets logit -inf; once the object is complete only
+ * whose bytes cannot continue the document (any JSON object, or one matching a schema) gets logit -inf; once the object is complete only
  * end-of-generation tokens remain. One instance per sequence; the token byte table is shared per tokenizer.
  */
 final class JsonConstraint {
     private final Tokenizer tokenizer;
     private final byte[][] tokenBytes;
-    private final JsonGrammar grammar = new JsonGrammar();
-    private final JsonGrammar trial = new JsonGrammar();
+    private final ByteGrammar grammar;
+    private final ByteGrammar trial;
 
-    JsonConstraint(Tokenizer tokenizer, byte[][] tokenBytes) {
+    /** @param grammar the language at its start: {@link JsonGrammar} (any object) or a {@link SchemaGrammar} */
+    JsonConstraint(Tokenizer tokenizer, byte[][] tokenBytes, ByteGrammar grammar) {
         this.tokenizer = tokenizer;
         this.tokenBytes = tokenBytes;
+        this.grammar = grammar;
+        this.trial = grammar.fresh();
     }
 
     /** The bytes of every token; control tokens get an empty array (never allowed by the grammar). */

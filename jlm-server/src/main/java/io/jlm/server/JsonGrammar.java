@@ -11,7 +11,7 @@ import java.util.Arrays;
  * {@link #MAX_WHITESPACE} whitespace bytes may follow each other outside strings, so a constrained generation
  * cannot idle forever on spaces and newlines.
  */
-final class JsonGrammar {
+final class JsonGrammar implements ByteGrammar {
     static final int MAX_WHITESPACE = 2;
 
     // lexer states
@@ -27,7 +27,12 @@ final class JsonGrammar {
     private byte[] stack = new byte[16]; // '{' or '['
     private int depth;
 
-    void copyFrom(JsonGrammar o) {
+    @Override
+    public ByteGrammar fresh() { return new JsonGrammar(); }
+
+    @Override
+    public void copyFrom(ByteGrammar other) {
+        JsonGrammar o = (JsonGrammar) other;
         state = o.state;
         stringIsKey = o.stringIsKey;
         hexLeft = o.hexLeft;
@@ -40,12 +45,14 @@ final class JsonGrammar {
     }
 
     /** The document is complete. */
-    boolean done() { return state == DONE; }
+    @Override
+    public boolean done() { return state == DONE; }
 
     boolean rejected() { return state == REJECTED; }
 
     /** Feeds bytes; returns false (and stays rejected) if they cannot continue a valid document. */
-    boolean feed(byte[] bytes) {
+    @Override
+    public boolean feed(byte[] bytes) {
         for (byte b : bytes) {
             if (!feed(b & 0xff)) {
                 state = REJECTED;

@@ -12,7 +12,7 @@ final class RequestParser {
 
     /** The sampling-related fields of one request. */
     record Common(SamplerConfig sampling, Integer maxTokens, List<String> stop, int n, boolean stream,
-                  boolean includeUsage, boolean json) {}
+                  boolean includeUsage, ByteGrammar grammar) {}
 
     static Common common(JsonNode body, int contextSize, int maxTokensLimit) {
         float temperature = (float) number(body, "temperature", 1.0, 0, 2);
@@ -41,7 +41,7 @@ final class RequestParser {
         boolean includeUsage = false;
         JsonNode so = body.get("stream_options");
         if (so != null && so.isObject()) includeUsage = bool(so, "include_usage", false);
-        boolean json = false;
+        ByteGrammar grammar = null;
         JsonNode rf = body.get("response_format");
         if (rf != null && !rf.isNull()) {
             if (!rf.isObject() || !rf.path("type").isTextual()) {
@@ -49,13 +49,24 @@ final class RequestParser {
             }
             switch (rf.get("type").asText()) {
                 case "text" -> { }
-                case "json_object", "json_schema" -> json = true;
+                case "json_object" -> grammar = new JsonGrammar();
+                case "json_schema" -> {
+                    JsonNode schema = rf.path("json_schema").get("schema");
+                    if (schema == null) {
+                        throw ApiError.invalid("response_format.json_schema", "response_format.json_schema.schema: missing");
+                    }
+                    try {
+                        grammar = SchemaGrammar.compile(schema);
+                    } catch (IllegalArgumentException e) {
+                        throw ApiError.invalid("response_format.json_schema", "response_format.json_schema: " + e.getMessage());
+                    }
+                }
                 default -> throw ApiError.invalid("response_format.type",
                         "response_format.type: '" + rf.get("type").asText() + "' (expected text, json_object or json_schema)");
             }
         }
         SamplerConfig cfg = new SamplerConfig(temperature, 0, topP, 0f, 1f, contextSize, presence, frequency, seed);
-        return new Common(cfg, maxTokens, stop, n, stream, includeUsage, json);
+        return new Common(cfg, maxTokens, stop, n, stream, includeUsage, grammar);
     }
 
     static double number(JsonNode body, String field, double def, double min, double max) {

@@ -301,7 +301,7 @@ public final class Scheduler implements AutoCloseable {
             s.sampler = new Sampler(cfg, vocab);
             s.utf8 = new StreamingDecoder(tokenizer);
             s.stop = new StopMatcher(s.req.stop());
-            if (s.req.json()) s.json = new JsonConstraint(tokenizer, tokenBytes);
+            if (s.req.grammar() != null) s.json = new JsonConstraint(tokenizer, tokenBytes, s.req.grammar().fresh());
             running.add(s);
         }
     }

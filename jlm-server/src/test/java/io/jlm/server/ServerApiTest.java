@@ -329,4 +329,30 @@ class ServerApiTest {
         assertEquals(400, bad.statusCode(), bad.body());
         assertEquals("kv_policy", ServerFixture.json(bad.body()).path("error").path("param").asText());
     }
+
+    @Test
+    void jsonSchemaModeFollowsTheSchema() throws Exception {
+        String schema = "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"age\":{\"type\":\"integer\"},"
+                + "\"pet\":{\"enum\":[\"cat\",\"dog\"]},\"ok\":{\"type\":\"boolean\"}}}";
+        for (int seed = 1; seed <= 3; seed++) {
+            var r = f.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"Describe Lily\"}],"
+                    + "\"max_tokens\":400,\"temperature\":0.7,\"seed\":" + seed + ",\"response_format\":{\"type\":\"json_schema\","
+                    + "\"json_schema\":{\"name\":\"person\",\"schema\":" + schema + "}}}");
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode c = ServerFixture.json(r.body()).path("choices").get(0);
+            String text = c.path("message").path("content").asText();
+            SchemaGrammar g = SchemaGrammar.compile(ServerFixture.json(schema));
+            assertTrue(g.feed(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)), text);
+            if (c.path("finish_reason").asText().equals("stop")) {
+                JsonNode doc = ServerFixture.json(text);
+                assertTrue(doc.path("age").isIntegralNumber(), text);
+                assertTrue(doc.path("pet").asText().matches("cat|dog"), text);
+                assertTrue(doc.path("ok").isBoolean(), text);
+            }
+        }
+        var bad = f.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                + "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/x\"}}}}}}");
+        assertEquals(400, bad.statusCode(), bad.body());
+        assertTrue(ServerFixture.json(bad.body()).path("error").path("message").asText().contains("$ref"));
+    }
 }
