@@ -53,10 +53,6 @@ final class ServeCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--batch-invariant", description = "Results independent of batching (bit-identical; slower single stream).")
     boolean batchInvariant;
 
-    @Option(names = "--kv-policy", description = "Default KV policy of requests (q8_0, q4_0, sink:4,window:256, h2o:budget=0.2, ...);"
-            + " default: paged F16 cache with prefix caching. Requests may set \"kv_policy\".")
-    String kvPolicy;
-
     @Mixin
     RunOptions run;
 
@@ -71,7 +67,7 @@ final class ServeCommand implements java.util.concurrent.Callable<Integer> {
             String name = model.getFileName().toString().replaceFirst("\\.gguf$", "");
             ServerOptions o = new ServerOptions(host, port, key, name, lm.contextSize(run.context), parallel, prefillChunk,
                     queue, maxTokensLimit, maxBody, kvBlocks, kvBlockSize, batchInvariant,
-                    kvPolicy == null ? null : io.jlm.models.state.KvPolicy.parse(kvPolicy));
+                    JlmServer.requestPolicy(run.kvPolicy)); // --kv-policy: the requests' default
             ChatTemplate template = ChatTemplate.fromGGUF(lm.file.metadata(), lm.tokenizer);
             try (JlmServer server = new JlmServer(lm.model, lm.tokenizer, template, o).start()) {
                 err.println("jlm: serving " + name + " on http://" + host + ":" + server.port()

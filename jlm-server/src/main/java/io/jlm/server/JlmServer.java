@@ -286,14 +286,22 @@ public final class JlmServer implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Parses a KV policy for a request; {@code full} (F16) gives null, which means the server's paged cache with
+     * prefix caching. Throws IllegalArgumentException for a bad specification.
+     */
+    public static KvPolicy requestPolicy(String spec) {
+        KvPolicy k = KvPolicy.parse(spec);
+        return k instanceof KvPolicy.Full f && f.type() == io.jlm.core.tensor.GGMLType.F16 ? null : k;
+    }
+
     /** The extension field {@code kv_policy} (see docs/LONG_CONTEXT.md), else the server's default policy. */
     private KvPolicy kvPolicy(JsonNode body) {
         JsonNode p = body.get("kv_policy");
         if (p == null || p.isNull()) return options.kvPolicy();
         if (!p.isTextual()) throw ApiError.invalid("kv_policy", "kv_policy: expected a string such as \"q8_0\" or \"sink:4,window:256\"");
         try {
-            KvPolicy k = KvPolicy.parse(p.asText());
-            return k instanceof KvPolicy.Full f && f.type() == io.jlm.core.tensor.GGMLType.F16 ? null : k; // full = paged
+            return requestPolicy(p.asText());
         } catch (IllegalArgumentException e) {
             throw ApiError.invalid("kv_policy", "kv_policy: " + e.getMessage());
         }
