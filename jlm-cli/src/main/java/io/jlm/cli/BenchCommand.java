@@ -45,6 +45,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "also run this llama-bench binary on the same model and tests, alternating with jlm, and print jlm/llama.cpp ratios")
     Path llamaBench;
 
+    @Option(names = "--kv-policy", defaultValue = "full", paramLabel = "POLICY",
+            description = "KV cache policy of the benchmarked states (see generate --help; default ${DEFAULT-VALUE})")
+    String kvPolicy;
+
     @Option(names = "--rounds", defaultValue = "3", description = "rounds of the jlm/llama-bench alternation for --compare-llama-bench (default ${DEFAULT-VALUE})")
     int rounds;
 
@@ -84,8 +88,12 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Loads the model with {@code t} threads and runs the given tests. */
     private List<Benchmark.Result> runJlm(int t, int[] promptSizes, int[] genSizes) throws Exception {
-        try (ThreadPool pool = new ThreadPool(t); LanguageModel lm = Models.load(model, pool)) {
-            return new Benchmark(lm).run(promptSizes, genSizes, repetitions);
+        try (ThreadPool pool = new ThreadPool(t); LanguageModel lm = KvPolicyModel.of(Models.load(model, pool), kvPolicy)) {
+            List<Benchmark.Result> results = new Benchmark(lm).run(promptSizes, genSizes, repetitions);
+            if (lm instanceof KvPolicyModel pm && pm.lastState() != null) {
+                System.err.println(KvPolicyModel.describe(pm.lastState()));
+            }
+            return results;
         }
     }
 

@@ -56,7 +56,8 @@ final class ChatCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try (LoadedModel lm = LoadedModel.open(model, run.threads)) {
             ChatTemplate template = ChatTemplate.fromGGUF(lm.file.metadata(), lm.tokenizer);
-            ChatSession chat = new ChatSession(new Session(lm.model, lm.tokenizer, lm.contextSize(run.context)), template);
+            ChatSession chat = new ChatSession(new Session(KvPolicyModel.of(lm.model, run.kvPolicy), lm.tokenizer,
+                    lm.contextSize(run.context)), template);
             if (system != null) chat.add(ChatMessage.system(system));
             Sampler sampler = new Sampler(sampling.toConfig(), lm.model.config().vocabSize());
             BufferedReader in = new BufferedReader(new InputStreamReader(input, StandardCharsets.UTF_8));
@@ -87,6 +88,8 @@ final class ChatCommand implements Callable<Integer> {
                 out.flush();
                 if (stats) {
                     err.println(r.stats().summary() + "\n(reused " + chat.lastReusedTokens() + " cached prompt tokens)");
+                    String kv = KvPolicyModel.describe(chat.session().state());
+                    if (kv != null) err.println(kv);
                     err.flush();
                 }
             }

@@ -50,7 +50,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (LoadedModel lm = LoadedModel.open(model, run.threads)) {
             int[] tokens = lm.tokenizer.encode(prompt, true, true);
             if (tokens.length == 0) throw new IllegalArgumentException("empty prompt and the vocabulary adds no BOS token: give a prompt with -p");
-            Session session = new Session(lm.model, lm.tokenizer, lm.contextSize(run.context));
+            Session session = new Session(KvPolicyModel.of(lm.model, run.kvPolicy), lm.tokenizer, lm.contextSize(run.context));
             Sampler sampler = new Sampler(sampling.toConfig(), lm.model.config().vocabSize());
             if (!noDisplayPrompt) {
                 out.print(prompt);
@@ -63,6 +63,8 @@ final class GenerateCommand implements Callable<Integer> {
             out.println();
             out.flush();
             err.println(r.stats().summary());
+            String kv = KvPolicyModel.describe(session.state());
+            if (kv != null) err.println(kv);
             err.println("stopped: " + r.stopReason().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '));
             err.flush();
         }

@@ -24,6 +24,10 @@ import java.nio.charset.StandardCharsets;
                 BenchCommand.class,
                 SynthCommand.class,
                 TrainCommand.class,
+                TokenizerCommand.class,
+                EvalCommand.class,
+                ServeCommand.class,
+                ServeBenchCommand.class,
         })
 public final class Main implements Runnable {
 

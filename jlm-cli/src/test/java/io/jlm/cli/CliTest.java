@@ -208,4 +208,16 @@ class CliTest {
             ChatCommand.input = System.in;
         }
     }
+
+    @Test
+    void serveRefusesAPublicAddressWithoutAKeyAndDocumentsItsOptions() {
+        String usage = Main.commandLine().getSubcommands().get("serve").getUsageMessage();
+        for (String opt : new String[]{"--api-key", "--parallel", "--kv-policy", "--queue", "--max-body"}) {
+            assertTrue(usage.contains(opt), opt);
+        }
+        Run r = run("serve", "-m", model("stories260K-f32.gguf").toString(), "--host", "0.0.0.0", "--port", "0");
+        assertEquals(1, r.rc());
+        assertTrue(r.err().startsWith("jlm: refusing to listen on 0.0.0.0"), r.err());
+        assertTrue(Main.commandLine().getSubcommands().get("serve-bench").getUsageMessage().contains("--streams"));
+    }
 }

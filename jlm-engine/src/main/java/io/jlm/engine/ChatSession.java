@@ -46,10 +46,7 @@ public final class ChatSession {
 
     /** Tokenizes a rendered prompt: BOS per the vocabulary's rule unless the template already wrote it. */
     public int[] tokenize(String prompt) {
-        Tokenizer tok = session.tokenizer();
-        String bos = template.bosToken();
-        boolean templateHasBos = !bos.isEmpty() && prompt.startsWith(bos);
-        return tok.encode(prompt, !templateHasBos, true);
+        return template.tokenize(session.tokenizer(), prompt);
     }
 
     /**

@@ -67,6 +67,12 @@ public final class ChatTemplate {
 
     public String eosToken() { return eosToken; }
 
+    /** Tokenizes a rendered prompt: BOS per the vocabulary's rule unless the template already wrote it. */
+    public int[] tokenize(io.jlm.tokenizers.Tokenizer tok, String rendered) {
+        boolean templateHasBos = !bosToken.isEmpty() && rendered.startsWith(bosToken);
+        return tok.encode(rendered, !templateHasBos, true);
+    }
+
     /**
      * Renders the conversation.
      *

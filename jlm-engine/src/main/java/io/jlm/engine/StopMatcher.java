@@ -6,23 +6,23 @@ import java.util.List;
  * Finds stop strings in streamed text, across piece boundaries. Text is released only once it cannot be the
  * start of a stop string; when a stop string appears, the text before it is released and the rest dropped.
  */
-final class StopMatcher {
+public final class StopMatcher {
     private final String[] stops;
     private final StringBuilder pending = new StringBuilder();
     private boolean stopped;
     private String matched;
 
-    StopMatcher(List<String> stopStrings) {
+    public StopMatcher(List<String> stopStrings) {
         this.stops = stopStrings.stream().filter(s -> s != null && !s.isEmpty()).toArray(String[]::new);
     }
 
-    boolean stopped() { return stopped; }
+    public boolean stopped() { return stopped; }
 
     /** The stop string that ended the text, or null. */
-    String matched() { return matched; }
+    public String matched() { return matched; }
 
     /** Adds text and returns the part that can be released now. */
-    String feed(String piece) {
+    public String feed(String piece) {
         if (stopped) return "";
         if (stops.length == 0) return piece;
         pending.append(piece);
@@ -51,7 +51,7 @@ final class StopMatcher {
     }
 
     /** Releases the held-back text (the stream ended without a stop string). */
-    String flush() {
+    public String flush() {
         String out = pending.toString();
         pending.setLength(0);
         return out;

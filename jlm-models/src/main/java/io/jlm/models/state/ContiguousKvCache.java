@@ -21,6 +21,7 @@ public final class ContiguousKvCache implements KvCache {
     private final int headDim;
     private final float[][] keys;
     private final float[][] values;
+    private int length;
 
     /**
      * A cache of {@code layers} layers, each with {@code kvHeads} heads of {@code headDim} elements per position,
@@ -54,12 +55,16 @@ public final class ContiguousKvCache implements KvCache {
     @Override public int kvHeads(int layer) { return kvHeads; }
     @Override public int headDim(int layer) { return headDim; }
 
+    /** One past the highest position written since creation or the last {@link #truncate}. */
+    @Override public int length() { return length; }
+
     @Override
     public void write(int layer, int position, float[] k, int kOff, float[] v, int vOff) {
         if (position < 0 || position >= capacity) {
             throw new IndexOutOfBoundsException("position " + position + " outside the KV cache capacity " + capacity);
         }
         float[] kl = keys[layer], vl = values[layer];
+        if (position >= length) length = position + 1;
         for (int h = 0; h < kvHeads; h++) {
             int dst = (h * capacity + position) * headDim;
             if (type == GGMLType.F16) {
@@ -113,6 +118,7 @@ public final class ContiguousKvCache implements KvCache {
             throw new IllegalArgumentException("truncate length " + length + " outside [0, " + capacity + "]");
         }
         // contiguous storage: stale entries beyond length are simply overwritten by later writes
+        if (length < this.length) this.length = length;
     }
 
     @Override

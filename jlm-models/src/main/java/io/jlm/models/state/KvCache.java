@@ -16,9 +16,11 @@ import io.jlm.core.tensor.GGMLType;
  *   <li><b>Quantization:</b> an implementation may store keys/values in 8- or 4-bit blocks and dequantize inside
  *       {@code scores}/{@code accumulate} (a fused dequantize-dot), since callers only pass and receive float32
  *       activations.</li>
- *   <li><b>Eviction:</b> a cache may drop old positions (sliding-window or attention-sink policies);
- *       {@link #firstRetained} reports the earliest position still held for a layer and callers never read below
- *       it. Positions stay absolute (RoPE was applied with the absolute position before {@code write}).</li>
+ *   <li><b>Eviction:</b> a cache may drop old positions; {@link #firstRetained} reports the earliest position
+ *       still held for a layer and callers never read below it. Positions stay absolute (RoPE was applied with the
+ *       absolute position before {@code write}). Caches whose retained positions are not one range (attention
+ *       sinks + window, score-based eviction), that show keys at other distances, or that learn from the attention
+ *       weights implement {@link AttendingKvCache} and compute each query's attention themselves.</li>
  *   <li><b>Recurrent state:</b> models with a fixed-size state (SSMs) do not use a KV cache; their
  *       {@link io.jlm.models.ModelState} holds the recurrent tensors instead. A hybrid model holds both, one
  *       {@code KvCache} for its attention layers (layers without attention simply have no entries).</li>
@@ -36,7 +38,11 @@ import io.jlm.core.tensor.GGMLType;
  */
 public interface KvCache {
 
-    /** Precision of the stored keys/values: {@link GGMLType#F32} or {@link GGMLType#F16}. */
+    /**
+     * Precision of the stored keys/values: {@link GGMLType#F32} or {@link GGMLType#F16} (the forward pass then
+     * rounds the query and softmax weights to match), or a block type ({@link GGMLType#Q8_0}, {@link GGMLType#Q4_0})
+     * for caches that dequantize inside {@link #scores}/{@link #accumulate}.
+     */
     GGMLType elementType();
 
     /** Number of layers. */
@@ -69,6 +75,20 @@ public interface KvCache {
      */
     void accumulate(int layer, int kvHead, float[] weights, int wOff, int from, int to, float[] out, int outOff);
 
+    /**
+     * Number of positions written (one past the highest position written since creation or the last
+     * {@link #truncate}); a {@link io.jlm.models.ModelState} built on an existing cache starts at this position.
+     * Caches that do not track it return 0.
+     */
+    default int length() { return 0; }
+
+    /**
+     * Makes sure positions {@code [0, positions)} can be written (a paged cache allocates its blocks up front).
+     * Returns false, changing nothing, if they cannot: beyond the capacity or out of memory. The forward pass calls
+     * it before it changes any state, so that running out of blocks fails cleanly.
+     */
+    default boolean reserve(int positions) { return positions <= capacity(); }
+
     /** The earliest position still stored for {@code layer} (0 unless the cache evicts). */
     default int firstRetained(int layer) { return 0; }
 
@@ -80,4 +100,19 @@ public interface KvCache {
 
     /** Bytes of memory held. */
     long bytes();
+
+    /**
+     * The most positions one forward chunk may append (the forward pass splits longer inputs). Caches with bounded
+     * storage (a sliding window, an eviction budget) need room for one chunk beyond what they keep between chunks.
+     */
+    default int maxChunk() { return Integer.MAX_VALUE; }
+
+    /**
+     * The most keys one query can attend to; the forward pass sizes its score scratch with it. Defaults to the
+     * capacity; a cache that keeps a bounded set of positions returns that bound.
+     */
+    default int maxAttended() { return capacity(); }
+
+    /** A short description of the cache and its policy for statistics, e.g. {@code "q8_0"} or {@code "sink:4,window:256"}. */
+    default String describe() { return elementType().name().toLowerCase(java.util.Locale.ROOT); }
 }
