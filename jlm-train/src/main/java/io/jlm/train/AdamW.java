@@ -3,19 +3,12 @@ package io.jlm.train;
 import java.util.List;
 
 /** AdamW (decoupled weight decay, as torch.optim.AdamW) over a model's parameters, with global-norm gradient clipping. */
-public final class AdamW {
+public final class AdamW extends Optimizer {
     public final double beta1, beta2, eps, weightDecay;
-    final List<Model.Param> params;
-    final float[][] m, v;
-    int t;
 
     public AdamW(List<Model.Param> params, double beta1, double beta2, double eps, double weightDecay) {
-        this.params = params; this.beta1 = beta1; this.beta2 = beta2; this.eps = eps; this.weightDecay = weightDecay;
-        m = new float[params.size()][]; v = new float[params.size()][];
-        for (int i = 0; i < params.size(); i++) {
-            m[i] = new float[params.get(i).tensor().size()];
-            v[i] = new float[params.get(i).tensor().size()];
-        }
+        super(params);
+        this.beta1 = beta1; this.beta2 = beta2; this.eps = eps; this.weightDecay = weightDecay;
     }
 
     /** Scales all gradients so that their global L2 norm is at most {@code maxNorm}; returns the norm before clipping. */
@@ -30,7 +23,7 @@ public final class AdamW {
         return norm;
     }
 
-    public void step(double lr) {
+    @Override public void step(double lr) {
         t++;
         double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
         float b1 = (float) beta1, b2 = (float) beta2;
@@ -47,6 +40,4 @@ public final class AdamW {
             }
         }
     }
-
-    public int steps() { return t; }
 }

@@ -15,17 +15,23 @@ import java.util.List;
 public final class Trainer {
     public final Model model;
     public final TrainConfig cfg;
-    public final AdamW opt;
+    public final Optimizer opt;
     private final int[] train, val;
     private final Rng rng;
     private final Model.Step step;
     private final Schedule schedule;
     private int iter;
 
+    /** A trainer with AdamW ({@code cfg}'s betas and weight decay, eps 1e-8). */
     public Trainer(Model model, TrainConfig cfg, int[] train, int[] val, ThreadPool pool) {
+        this(model, cfg, train, val, pool, new AdamW(model.params(), cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay()));
+    }
+
+    /** A trainer with the given optimizer (built over {@code model.params()}). */
+    public Trainer(Model model, TrainConfig cfg, int[] train, int[] val, ThreadPool pool, Optimizer opt) {
         this.model = model; this.cfg = cfg; this.train = train; this.val = val;
         this.rng = new Rng(cfg.seed() ^ 0x5DEECE66DL);
-        this.opt = new AdamW(model.params(), cfg.beta1(), cfg.beta2(), 1e-8, cfg.weightDecay());
+        this.opt = opt;
         this.step = model.build(new Graph(pool), cfg.batch());
         this.schedule = cfg.schedule();
         int t = model.cfg.blockSize();
@@ -45,8 +51,32 @@ public final class Trainer {
         g.backward(step.loss());
         AdamW.clipGradNorm(model.params(), cfg.gradClip());
         opt.step(schedule.lr(iter));
+        float loss = step.loss().data[0];
+        if (opt instanceof Sophia s && s.hessianDue(iter)) refreshHessian(s);
         iter++;
-        return step.loss().data[0];
+        return loss;
+    }
+
+    /** Sophia-G's estimator: forward with the updated weights, labels sampled from the model's softmax, backward, h update. */
+    private void refreshHessian(Sophia s) {
+        Graph g = step.graph();
+        g.forward();
+        float[] logits = step.logits().data;
+        int v = model.cfg.vocab(), rows = step.targets().length;
+        for (int r = 0; r < rows; r++) {
+            int o = r * v;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < v; j++) max = Math.max(max, logits[o + j]);
+            double sum = 0;
+            for (int j = 0; j < v; j++) sum += Math.exp(logits[o + j] - max);
+            double u = rng.nextDouble() * sum, c = 0;
+            int pick = v - 1;
+            for (int j = 0; j < v; j++) { c += Math.exp(logits[o + j] - max); if (u < c) { pick = j; break; } }
+            step.targets()[r] = pick;
+        }
+        model.zeroGrad();
+        g.backward(step.loss());
+        s.updateHessian();
     }
 
     public double lr() { return schedule.lr(iter); }
