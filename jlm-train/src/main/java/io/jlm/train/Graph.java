@@ -29,7 +29,12 @@ public final class Graph {
     private final List<Node> nodes = new ArrayList<>();
     private final List<Tensor> activations = new ArrayList<>();
 
-    public Graph(ThreadPool pool) { this.pool = pool; }
+    private final ThreadPool.RangeBody zeroGrads;
+
+    public Graph(ThreadPool pool) {
+        this.pool = pool;
+        this.zeroGrads = (from, to, thread) -> { for (int i = from; i < to; i++) Arrays.fill(activations.get(i).grad, 0f); };
+    }
 
     public ThreadPool pool() { return pool; }
 
@@ -38,7 +43,7 @@ public final class Graph {
 
     /** Zeroes activation gradients, seeds {@code d loss = 1} and runs every op backward (parameter gradients accumulate). */
     public void backward(Tensor loss) {
-        for (Tensor t : activations) Arrays.fill(t.grad, 0f);
+        pool.parallelFor(activations.size(), zeroGrads);
         Arrays.fill(loss.grad, 1f);
         for (int i = nodes.size() - 1; i >= 0; i--) { Node n = nodes.get(i); n.back = true; n.backward(); }
     }
