@@ -25,6 +25,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue from OUT/ckpt.bin when it exists") boolean resume;
     @Option(names = "--seed", description = "random seed (default 1337)") Long seed;
     @Option(names = {"-t", "--threads"}, description = "threads (default: all cores)") Integer threads;
+    @Option(names = "--eval-iters", defaultValue = "200", description = "batches per loss evaluation (default ${DEFAULT-VALUE})")
+    int evalIters;
     @Option(names = "--no-progress", description = "log evaluations as lines instead of a progress bar") boolean noProgress;
 
     @Override
@@ -33,7 +35,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("unknown preset '" + preset + "' (known: shakespeare-char)");
         TrainConfig d = TrainConfig.shakespeareChar();
         TrainConfig tc = new TrainConfig(iters != null ? iters : d.iters(), d.batch(), d.lr(), d.minLr(), d.warmup(),
-                d.decayIters(), d.beta1(), d.beta2(), d.weightDecay(), d.gradClip(), d.evalInterval(), d.evalIters(),
+                d.decayIters(), d.beta1(), d.beta2(), d.weightDecay(), d.gradClip(), d.evalInterval(), evalIters,
                 seed != null ? seed : d.seed(), threads != null ? threads : d.threads());
         TrainRun.shakespeareChar(data, out, tc, resume, !noProgress, System.out);
         return 0;

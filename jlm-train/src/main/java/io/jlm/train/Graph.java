@@ -285,6 +285,42 @@ public final class Graph {
         return out;
     }
 
+    private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2)), INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
+
+    /** Exact GELU {@code 0.5 x (1 + erf(x / sqrt 2))} (PyTorch's {@code nn.GELU()} default, used by nanoGPT). */
+    public Tensor geluErf(Tensor x) {
+        Tensor out = act("gelu_erf", x.shape);
+        int size = x.size();
+        add(new Node() {
+            @Override int work() { return chunks(size); }
+            @Override void fwd(int from, int to, int t) {
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
+                for (; i + L <= e; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x.data, i);
+                    VMath.erf(v.mul(INV_SQRT2)).add(1f).mul(v).mul(0.5f).intoArray(out.data, i);
+                }
+                for (; i < e; i++) { float v = x.data[i]; out.data[i] = (VMath.erf(v * INV_SQRT2) + 1f) * v * 0.5f; }
+            }
+            @Override void bwd(int from, int to, int t) {
+                if (x.grad == null) return;
+                int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
+                for (; i + L <= e; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x.data, i);
+                    FloatVector cdf = VMath.erf(v.mul(INV_SQRT2)).add(1f).mul(0.5f);
+                    FloatVector pdf = VMath.exp(v.mul(v).mul(-0.5f)).mul(INV_SQRT_2PI);
+                    FloatVector d = v.mul(pdf).add(cdf);
+                    FloatVector.fromArray(S, out.grad, i).fma(d, FloatVector.fromArray(S, x.grad, i)).intoArray(x.grad, i);
+                }
+                for (; i < e; i++) {
+                    float v = x.data[i];
+                    float cdf = (VMath.erf(v * INV_SQRT2) + 1f) * 0.5f, pdf = VMath.exp(v * v * -0.5f) * INV_SQRT_2PI;
+                    x.grad[i] += out.grad[i] * (v * pdf + cdf);
+                }
+            }
+        });
+        return out;
+    }
+
     /** SiLU {@code x * sigmoid(x)}. */
     public Tensor silu(Tensor x) {
         Tensor out = act("silu", x.shape);

@@ -98,7 +98,7 @@ public final class Model {
             x = g.add(x, g.linear(a, get(p + "attn_output"), opt(p + "attn_output_b")));
             h = norm(g, x, p + "ffn_norm");
             Tensor m;
-            if (gpt) m = g.gelu(g.linear(h, get(p + "ffn_up"), opt(p + "ffn_up_b")));
+            if (gpt) m = g.geluErf(g.linear(h, get(p + "ffn_up"), opt(p + "ffn_up_b")));
             else m = g.mul(g.silu(g.linear(h, get(p + "ffn_gate"), null)), g.linear(h, get(p + "ffn_up"), null));
             x = g.add(x, g.linear(m, get(p + "ffn_down"), opt(p + "ffn_down_b")));
         }

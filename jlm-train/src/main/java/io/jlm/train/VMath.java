@@ -55,4 +55,26 @@ final class VMath {
     }
 
     static float sigmoid(float x) { return 1f / (exp(-x) + 1f); }
+
+    private static final float P = 0.3275911f, A1 = 0.254829592f, A2 = -0.284496736f, A3 = 1.421413741f,
+            A4 = -1.453152027f, A5 = 1.061405429f;
+
+    /** erf (Abramowitz-Stegun 7.1.26, |error| <= 1.5e-7 plus float rounding). */
+    static FloatVector erf(FloatVector x) {
+        FloatVector z = x.abs();
+        FloatVector t = FloatVector.broadcast(x.species(), 1f).div(z.mul(P).add(1f));
+        FloatVector p = t.mul(A5).add(A4);
+        p = p.mul(t).add(A3); p = p.mul(t).add(A2); p = p.mul(t).add(A1); p = p.mul(t);
+        FloatVector y = p.mul(exp(z.mul(z).neg())).neg().add(1f);
+        return y.blend(y.neg(), x.lt(0f));
+    }
+
+    static float erf(float x) {
+        float z = Math.abs(x);
+        float t = 1f / (z * P + 1f);
+        float p = t * A5 + A4;
+        p = p * t + A3; p = p * t + A2; p = p * t + A1; p = p * t;
+        float y = -(p * exp(-(z * z))) + 1f;
+        return x < 0f ? -y : y;
+    }
 }

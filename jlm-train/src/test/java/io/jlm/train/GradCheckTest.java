@@ -101,6 +101,7 @@ class GradCheckTest {
         Tensor x = rand("x", r, 3, 37);
         check(List.of(x), g -> g.gelu(x));
         check(List.of(x), g -> g.silu(x));
+        check(List.of(x), g -> g.geluErf(x));
     }
 
     @Test void norms() {
