@@ -37,6 +37,12 @@ import java.util.concurrent.TimeUnit;
 public final class JlmServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    static { // Jetty/Javalin log through slf4j-simple: warnings and errors only, unless the user configured it
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
+    }
+
     private final LanguageModel model;
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
