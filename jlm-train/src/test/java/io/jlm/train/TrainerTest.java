@@ -79,6 +79,37 @@ class TrainerTest {
         }
     }
 
+    @Test void swanWhitensAndTrains(@TempDir Path dir) throws Exception {
+        for (int[] shape : new int[][]{{8, 32}, {32, 8}}) {
+            int rows = shape[0], cols = shape[1];
+            Tensor w = Tensor.zeros("blk.0.attn_qkv", rows, cols);
+            java.util.Random r = new java.util.Random(5);
+            for (int i = 0; i < w.size(); i++) w.grad[i] = (float) (r.nextGaussian() * 3 + 1);
+            Swan s = new Swan(List.of(new Model.Param(w.name, w, true)), 0.9, 0.99, 0.0, 30);
+            float[] o = new float[w.size()];
+            s.whiten(w.grad, rows, cols, o);
+            // left whitening: O O^T / cols = I (rows <= cols); right: O^T O / rows = I - 11^T / cols, the
+            // projection off the all-ones direction that GradNorm's zero row means remove from G^T G
+            int k = Math.min(rows, cols), n = Math.max(rows, cols);
+            for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) {
+                double dot = 0;
+                for (int q = 0; q < n; q++)
+                    dot += rows <= cols ? (double) o[i * cols + q] * o[j * cols + q] : (double) o[q * cols + i] * o[q * cols + j];
+                double expect = (i == j ? 1.0 : 0.0) - (rows <= cols ? 0.0 : 1.0 / cols);
+                assertEquals(expect, dot / n, 0.02, rows + "x" + cols + " whitened Gram[" + i + "," + j + "]");
+            }
+        }
+        CharData d = new CharData(TEXT);
+        ModelConfig mc = ModelConfig.gpt(d.vocab(), 16, 2, 2, 16);
+        TrainConfig tc = tiny(80);
+        Model m = new Model(mc, tc.seed());
+        Trainer tr = new Trainer(m, tc, d.train, d.val, POOL, new Swan(m.params(), 0.9, 0.99, 0.1, 10));
+        double before = tr.trainLoss();
+        for (int i = 0; i < 80; i++) tr.step();
+        double after = tr.trainLoss();
+        assertTrue(after < before - 1.0, "SWAN: loss " + before + " -> " + after + " did not drop by 1 nat");
+    }
+
     static void assertSameWeights(Trainer a, Trainer b) {
         List<Model.Param> pa = a.model.params(), pb = b.model.params();
         for (int i = 0; i < pa.size(); i++)
