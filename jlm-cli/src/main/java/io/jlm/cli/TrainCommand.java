@@ -27,6 +27,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = {"-t", "--threads"}, description = "threads (default: all cores)") Integer threads;
     @Option(names = "--eval-iters", defaultValue = "200", description = "batches per loss evaluation (default ${DEFAULT-VALUE})")
     int evalIters;
+    @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw, sophia or swan (default ${DEFAULT-VALUE})")
+    String optimizer;
     @Option(names = "--no-progress", description = "log evaluations as lines instead of a progress bar") boolean noProgress;
 
     @Override
@@ -37,7 +39,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig tc = new TrainConfig(iters != null ? iters : d.iters(), d.batch(), d.lr(), d.minLr(), d.warmup(),
                 d.decayIters(), d.beta1(), d.beta2(), d.weightDecay(), d.gradClip(), d.evalInterval(), evalIters,
                 seed != null ? seed : d.seed(), threads != null ? threads : d.threads());
-        TrainRun.shakespeareChar(data, out, tc, resume, !noProgress, System.out);
+        TrainRun.shakespeareChar(data, out, tc, optimizer, resume, !noProgress, System.out);
         return 0;
     }
 }

@@ -22,20 +22,36 @@ public final class TrainRun {
 
     public static Result shakespeareChar(Path corpus, Path outDir, TrainConfig tc, boolean resume, boolean progress,
                                          PrintStream log) throws IOException {
+        return shakespeareChar(corpus, outDir, tc, "adamw", resume, progress, log);
+    }
+
+    /** Builds the optimizer named {@code name}: adamw, sophia (Sophia-G, betas 0.965/0.99, rho 0.04, k 10) or swan. */
+    public static Optimizer optimizer(String name, Model model, TrainConfig tc) {
+        return switch (name) {
+            case "adamw" -> new AdamW(model.params(), tc.beta1(), tc.beta2(), 1e-8, tc.weightDecay());
+            case "sophia" -> new Sophia(model.params(), 0.965, 0.99, 0.04, tc.weightDecay(), 10,
+                    tc.batch() * model.cfg.blockSize());
+            case "swan" -> new Swan(model.params(), tc.beta1(), tc.beta2(), tc.weightDecay(), 10);
+            default -> throw new IllegalArgumentException("unknown optimizer '" + name + "' (adamw, sophia, swan)");
+        };
+    }
+
+    public static Result shakespeareChar(Path corpus, Path outDir, TrainConfig tc, String optimizer, boolean resume,
+                                         boolean progress, PrintStream log) throws IOException {
         CharData data = CharData.load(corpus);
         ModelConfig mc = ModelConfig.gpt(data.vocab(), 64, 4, 4, 128);
         Model model = new Model(mc, tc.seed());
         try (ThreadPool pool = new ThreadPool(tc.threads())) {
-            Trainer tr = new Trainer(model, tc, data.train, data.val, pool);
+            Trainer tr = new Trainer(model, tc, data.train, data.val, pool, optimizer(optimizer, model, tc));
             Files.createDirectories(outDir);
             Path ckpt = outDir.resolve("ckpt.bin"), csv = outDir.resolve("loss.csv");
             if (resume && Files.exists(ckpt)) {
                 tr.load(ckpt);
                 log.printf("resumed from %s at iteration %d%n", ckpt, tr.iter());
             }
-            log.printf("GPT %d layers, %d heads, %d dim, block %d, vocab %d: %,d parameters; batch %d, %d threads%n",
+            log.printf("GPT %d layers, %d heads, %d dim, block %d, vocab %d: %,d parameters; batch %d, %s, %d threads%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.blockSize(), mc.vocab(), model.parameterCount(),
-                    tc.batch(), tc.threads());
+                    tc.batch(), optimizer, tc.threads());
             long tokensPerStep = (long) tc.batch() * mc.blockSize();
             double[] ms = new double[Math.max(0, tc.iters() - tr.iter())];
             int nMs = 0;
