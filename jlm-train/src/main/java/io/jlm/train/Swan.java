@@ -1,5 +1,7 @@
 package io.jlm.train;
 
+import io.jlm.core.parallel.ThreadPool;
+
 import java.util.List;
 
 /**
@@ -14,11 +16,21 @@ public final class Swan extends Optimizer {
     private final boolean[] swan;
     public final double weightDecay;
     public final int iterations;
-    private final float[] g, a, y, z, tt, tmp, out;
+    private final float[][] gs, as, ys, zs, tts, tmps, outs, gts;
     private final double beta1, beta2;
+    private final ThreadPool pool;
+    private final int[] swanIdx;
+    private double lr;
+    private final ThreadPool.RangeBody body;
 
     public Swan(List<Model.Param> params, double beta1, double beta2, double weightDecay, int iterations) {
+        this(params, beta1, beta2, weightDecay, iterations, null);
+    }
+
+    /** As above; with a pool the block matrices are whitened in parallel, one matrix per thread at a time. */
+    public Swan(List<Model.Param> params, double beta1, double beta2, double weightDecay, int iterations, ThreadPool pool) {
         super(params);
+        this.pool = pool;
         this.weightDecay = weightDecay; this.iterations = iterations;
         this.beta1 = beta1; this.beta2 = beta2;
         swan = new boolean[params.size()];
@@ -32,22 +44,28 @@ public final class Swan extends Optimizer {
                 maxSize = Math.max(maxSize, p.tensor().size());
             }
         }
-        g = new float[maxSize]; out = new float[maxSize];
-        a = new float[maxK * maxK]; y = new float[maxK * maxK]; z = new float[maxK * maxK];
-        tt = new float[maxK * maxK]; tmp = new float[maxK * maxK];
-        gt = new float[maxSize];
+        int th = pool == null ? 1 : pool.threads();
+        gs = new float[th][maxSize]; outs = new float[th][maxSize]; gts = new float[th][maxSize];
+        as = new float[th][maxK * maxK]; ys = new float[th][maxK * maxK]; zs = new float[th][maxK * maxK];
+        tts = new float[th][maxK * maxK]; tmps = new float[th][maxK * maxK];
+        swanIdx = java.util.stream.IntStream.range(0, params.size()).filter(i -> swan[i]).toArray();
+        body = (from, to, thread) -> {
+            for (int q = from; q < to; q++) {
+                Tensor w = params.get(swanIdx[q]).tensor();
+                float[] out = outs[thread];
+                whiten(thread, w.grad, w.dim(0), w.dim(1), out);
+                float decay = (float) (1 - this.lr * weightDecay), s = (float) this.lr;
+                for (int j = 0; j < w.size(); j++) w.data[j] = w.data[j] * decay - s * out[j];
+            }
+        };
     }
 
     @Override public void step(double lr) {
         t++;
         for (int i = 0; i < params.size(); i++) if (!swan[i]) adamStep(i, lr);
-        for (int i = 0; i < params.size(); i++) {
-            if (!swan[i]) continue;
-            Tensor w = params.get(i).tensor();
-            whiten(w.grad, w.dim(0), w.dim(1), out);
-            float decay = (float) (1 - lr * weightDecay), s = (float) lr;
-            for (int j = 0; j < w.size(); j++) w.data[j] = w.data[j] * decay - s * out[j];
-        }
+        this.lr = lr;
+        if (pool != null) pool.parallelFor(swanIdx.length, body);
+        else body.run(0, swanIdx.length, 0);
     }
 
     private void adamStep(int i, double lr) {
@@ -65,7 +83,10 @@ public final class Swan extends Optimizer {
     }
 
     /** {@code dst = GradWhitening(GradNorm(src))} for a rows x cols matrix. */
-    void whiten(float[] src, int rows, int cols, float[] dst) {
+    void whiten(float[] src, int rows, int cols, float[] dst) { whiten(0, src, rows, cols, dst); }
+
+    private void whiten(int thread, float[] src, int rows, int cols, float[] dst) {
+        float[] g = gs[thread], a = as[thread], y = ys[thread], z = zs[thread], tt = tts[thread], tmp = tmps[thread];
         for (int r = 0; r < rows; r++) {                       // GradNorm
             double mu = 0, var = 0;
             for (int c = 0; c < cols; c++) mu += src[r * cols + c];
@@ -77,7 +98,10 @@ public final class Swan extends Optimizer {
         boolean left = rows <= cols;
         int k = left ? rows : cols, n = left ? cols : rows;
         // a = G G^T / n (left) or G^T G / n (right), k x k, plus a small ridge
-        if (left) Matmul.rows(g, cols, 1, transposeInto(g, rows, cols), a, 0, k, k, n, false);
+        if (left) {
+            Matmul.transpose(g, rows, cols, gts[thread]);
+            Matmul.rows(g, cols, 1, gts[thread], a, 0, k, k, n, false);
+        }
         else Matmul.rows(g, 1, cols, g, a, 0, k, k, n, false);
         double fro = 0;
         for (int i = 0; i < k * k; i++) { a[i] /= n; }
@@ -99,11 +123,5 @@ public final class Swan extends Optimizer {
         for (int i = 0; i < k * k; i++) z[i] *= s;
         if (left) Matmul.rows(z, k, 1, g, dst, 0, rows, cols, k, false);      // (k x k) (rows x cols)
         else Matmul.rows(g, cols, 1, z, dst, 0, rows, cols, k, false);        // (rows x cols) (k x k)
-    }
-
-    private final float[] gt;
-    private float[] transposeInto(float[] src, int rows, int cols) {
-        Matmul.transpose(src, rows, cols, gt);
-        return gt;
     }
 }

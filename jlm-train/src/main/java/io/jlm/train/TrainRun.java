@@ -26,12 +26,12 @@ public final class TrainRun {
     }
 
     /** Builds the optimizer named {@code name}: adamw, sophia (Sophia-G, betas 0.965/0.99, rho 0.04, k 10) or swan. */
-    public static Optimizer optimizer(String name, Model model, TrainConfig tc) {
+    public static Optimizer optimizer(String name, Model model, TrainConfig tc, ThreadPool pool) {
         return switch (name) {
             case "adamw" -> new AdamW(model.params(), tc.beta1(), tc.beta2(), 1e-8, tc.weightDecay());
             case "sophia" -> new Sophia(model.params(), 0.965, 0.99, 0.04, tc.weightDecay(), 10,
                     tc.batch() * model.cfg.blockSize());
-            case "swan" -> new Swan(model.params(), tc.beta1(), tc.beta2(), tc.weightDecay(), 10);
+            case "swan" -> new Swan(model.params(), tc.beta1(), tc.beta2(), tc.weightDecay(), 10, pool);
             default -> throw new IllegalArgumentException("unknown optimizer '" + name + "' (adamw, sophia, swan)");
         };
     }
@@ -42,7 +42,7 @@ public final class TrainRun {
         ModelConfig mc = ModelConfig.gpt(data.vocab(), 64, 4, 4, 128);
         Model model = new Model(mc, tc.seed());
         try (ThreadPool pool = new ThreadPool(tc.threads())) {
-            Trainer tr = new Trainer(model, tc, data.train, data.val, pool, optimizer(optimizer, model, tc));
+            Trainer tr = new Trainer(model, tc, data.train, data.val, pool, optimizer(optimizer, model, tc, pool));
             Files.createDirectories(outDir);
             Path ckpt = outDir.resolve("ckpt.bin"), csv = outDir.resolve("loss.csv");
             if (resume && Files.exists(ckpt)) {

@@ -103,7 +103,7 @@ class TrainerTest {
         ModelConfig mc = ModelConfig.gpt(d.vocab(), 16, 2, 2, 16);
         TrainConfig tc = tiny(80);
         Model m = new Model(mc, tc.seed());
-        Trainer tr = new Trainer(m, tc, d.train, d.val, POOL, new Swan(m.params(), 0.9, 0.99, 0.1, 10));
+        Trainer tr = new Trainer(m, tc, d.train, d.val, POOL, new Swan(m.params(), 0.9, 0.99, 0.1, 10, POOL));
         double before = tr.trainLoss();
         for (int i = 0; i < 80; i++) tr.step();
         double after = tr.trainLoss();
