@@ -118,21 +118,7 @@ public final class SplitKAttention {
                                   float scale, float cap, float[] sc, float[] out, int outOff) {
         int n = to - from;
         cache.scores(layer, kvHead, q, qOff, from, to, sc, 0);
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            float s = sc[j] * scale;
-            if (cap > 0) s = cap * (float) Math.tanh(s / cap);
-            sc[j] = s;
-            if (s > max) max = s;
-        }
-        float sum = 0;
-        for (int j = 0; j < n; j++) {
-            float e = (float) Math.exp(sc[j] - max);
-            sc[j] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        for (int j = 0; j < n; j++) sc[j] *= inv;
+        AttentionKernels.softmax(sc, n, scale, cap);
         int hd = cache.headDim(layer);
         Arrays.fill(out, outOff, outOff + hd, 0f);
         cache.accumulate(layer, kvHead, sc, 0, from, to, out, outOff);

@@ -7,6 +7,7 @@ import io.jlm.models.BatchEntry;
 import io.jlm.models.ops.Ops;
 import io.jlm.models.state.AttendingKvCache;
 import io.jlm.models.state.AttentionGeometry;
+import io.jlm.models.state.AttentionKernels;
 import io.jlm.models.state.KvCache;
 import io.jlm.models.state.SplitKAttention;
 
@@ -560,24 +561,9 @@ final class ForwardPass {
             } else {
                 cache.scores(layer, kvh, q, qOff, start, pos + 1, sc, 0);
             }
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < n; j++) {
-                float s = sc[j] * scale;
-                if (cap > 0) s = cap * (float) Math.tanh(s / cap);
-                sc[j] = s;
-                if (s > max) max = s;
-            }
-            float sum = 0;
-            for (int j = 0; j < n; j++) {
-                float e = (float) Math.exp(sc[j] - max);
-                sc[j] = e;
-                sum += e;
-            }
-            float inv = 1f / sum;
+            AttentionKernels.softmax(sc, n, scale, cap);
             if (half) {
-                for (int j = 0; j < n; j++) sc[j] = Float.float16ToFloat(Float.floatToFloat16(sc[j] * inv));
-            } else {
-                for (int j = 0; j < n; j++) sc[j] *= inv;
+                for (int j = 0; j < n; j++) sc[j] = Float.float16ToFloat(Float.floatToFloat16(sc[j]));
             }
             Arrays.fill(att, qOff, qOff + headDim, 0f);
             cache.accumulate(layer, kvh, sc, 0, start, pos + 1, att, qOff);
