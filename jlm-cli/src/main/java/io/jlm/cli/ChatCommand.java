@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
         description = "Interactive chat on stdin with the model's chat template; /exit or end of input quits, /clear forgets the history.")
 final class ChatCommand implements Callable<Integer> {
 
-    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file.")
+    @Option(names = {"-m", "--model"}, description = "GGUF model file (default: the embedded shakespeare-char-llama model).")
     Path model;
 
     @Option(names = "--system", description = "System prompt.")
@@ -54,7 +54,8 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LoadedModel lm = LoadedModel.open(model, run.threads)) {
+        DefaultModel.adapt(model, run);
+        try (LoadedModel lm = LoadedModel.open(DefaultModel.orDefault(model), run.threads)) {
             ChatTemplate template = ChatTemplate.fromGGUF(lm.file.metadata(), lm.tokenizer);
             ChatSession chat = new ChatSession(new Session(KvPolicyModel.of(lm.model, run.kvPolicy), lm.tokenizer,
                     lm.contextSize(run.context)), template);

@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", mixinStandardHelpOptions = true, description = "Continues a prompt, streaming the text.")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = {"-m", "--model"}, required = true, description = "GGUF model file.")
+    @Option(names = {"-m", "--model"}, description = "GGUF model file (default: the embedded shakespeare-char-llama model).")
     Path model;
 
     @Option(names = {"-p", "--prompt"}, defaultValue = "", description = "Prompt text (special tokens are parsed).")
@@ -47,7 +47,8 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LoadedModel lm = LoadedModel.open(model, run.threads)) {
+        DefaultModel.adapt(model, run);
+        try (LoadedModel lm = LoadedModel.open(DefaultModel.orDefault(model), run.threads)) {
             int[] tokens = lm.tokenizer.encode(prompt, true, true);
             if (tokens.length == 0) throw new IllegalArgumentException("empty prompt and the vocabulary adds no BOS token: give a prompt with -p");
             Session session = new Session(KvPolicyModel.of(lm.model, run.kvPolicy), lm.tokenizer, lm.contextSize(run.context));

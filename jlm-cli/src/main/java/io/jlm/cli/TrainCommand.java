@@ -13,10 +13,11 @@ import java.util.concurrent.Callable;
 final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--preset", defaultValue = "shakespeare-char",
-            description = "training recipe; 'shakespeare-char' = nanoGPT's CPU baseline (char-level, 4 layers, 4 heads, dim 128, block 64, batch 12)")
+            description = "training recipe; 'shakespeare-char' = nanoGPT's CPU baseline (char-level GPT, 4 layers, 4 heads, dim 128, block 64, batch 12);"
+                    + " 'shakespeare-char-llama' = the same size as a llama model, exported to OUT/model.gguf")
     String preset;
 
-    @Option(names = "--data", defaultValue = "/work/shared/corpora/tinyshakespeare.txt", description = "training text (default ${DEFAULT-VALUE})")
+    @Option(names = "--data", defaultValue = "../shared/corpora/tinyshakespeare.txt", description = "training text (default ${DEFAULT-VALUE})")
     Path data;
 
     @Option(names = "--iters", description = "iterations (default 2000)") Integer iters;
@@ -33,13 +34,16 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!preset.equals("shakespeare-char"))
-            throw new IllegalArgumentException("unknown preset '" + preset + "' (known: shakespeare-char)");
+        io.jlm.train.ModelConfig.Arch arch = switch (preset) {
+            case "shakespeare-char" -> io.jlm.train.ModelConfig.Arch.GPT;
+            case "shakespeare-char-llama" -> io.jlm.train.ModelConfig.Arch.LLAMA;
+            default -> throw new IllegalArgumentException("unknown preset '" + preset + "' (known: shakespeare-char, shakespeare-char-llama)");
+        };
         TrainConfig d = TrainConfig.shakespeareChar();
         TrainConfig tc = new TrainConfig(iters != null ? iters : d.iters(), d.batch(), d.lr(), d.minLr(), d.warmup(),
                 d.decayIters(), d.beta1(), d.beta2(), d.weightDecay(), d.gradClip(), d.evalInterval(), evalIters,
                 seed != null ? seed : d.seed(), threads != null ? threads : d.threads());
-        TrainRun.shakespeareChar(data, out, tc, optimizer, resume, !noProgress, System.out);
+        TrainRun.shakespeareChar(data, out, tc, optimizer, arch, resume, !noProgress, System.out);
         return 0;
     }
 }

@@ -220,4 +220,16 @@ class CliTest {
         assertTrue(r.err().startsWith("jlm: refusing to listen on 0.0.0.0"), r.err());
         assertTrue(Main.commandLine().getSubcommands().get("serve-bench").getUsageMessage().contains("--streams"));
     }
+
+    @Test
+    void generateWithoutAModelUsesTheEmbeddedOne() {
+        Run r = run("generate", "-p", "ROMEO:", "-n", "60", "--temp", "0");
+        assertEquals(0, r.rc(), r.err());
+        assertTrue(r.out().startsWith("ROMEO:"), r.out());
+        String continuation = r.out().substring("ROMEO:".length());
+        assertTrue(continuation.strip().length() > 20, r.out());
+        // a character model trained on Shakespeare writes mostly letters and spaces
+        long letters = continuation.chars().filter(c -> Character.isLetter(c) || c == ' ' || c == '\n').count();
+        assertTrue(letters > continuation.length() * 0.8, continuation);
+    }
 }

@@ -38,8 +38,19 @@ public final class TrainRun {
 
     public static Result shakespeareChar(Path corpus, Path outDir, TrainConfig tc, String optimizer, boolean resume,
                                          boolean progress, PrintStream log) throws IOException {
+        return shakespeareChar(corpus, outDir, tc, optimizer, ModelConfig.Arch.GPT, resume, progress, log);
+    }
+
+    /**
+     * The character-level recipe with either nanoGPT's GPT or a llama-architecture model of the same size (4 layers,
+     * 4 heads, 128 dims, SwiGLU FFN 384, RoPE, context 64); a llama model is also exported to {@code OUT/model.gguf}
+     * (vocabulary: the characters plus {@code <unk> <s> </s>}) that {@code jlm generate} and llama.cpp run.
+     */
+    public static Result shakespeareChar(Path corpus, Path outDir, TrainConfig tc, String optimizer, ModelConfig.Arch arch,
+                                         boolean resume, boolean progress, PrintStream log) throws IOException {
         CharData data = CharData.load(corpus);
-        ModelConfig mc = ModelConfig.gpt(data.vocab(), 64, 4, 4, 128);
+        ModelConfig mc = arch == ModelConfig.Arch.GPT ? ModelConfig.gpt(data.vocab(), 64, 4, 4, 128)
+                : ModelConfig.llama(data.vocab() + 3, 64, 4, 4, 128, 384);
         Model model = new Model(mc, tc.seed());
         try (ThreadPool pool = new ThreadPool(tc.threads())) {
             Trainer tr = new Trainer(model, tc, data.train, data.val, pool, optimizer(optimizer, model, tc, pool));
@@ -49,7 +60,7 @@ public final class TrainRun {
                 tr.load(ckpt);
                 log.printf("resumed from %s at iteration %d%n", ckpt, tr.iter());
             }
-            log.printf("GPT %d layers, %d heads, %d dim, block %d, vocab %d: %,d parameters; batch %d, %s, %d threads%n",
+            log.printf(arch + " %d layers, %d heads, %d dim, block %d, vocab %d: %,d parameters; batch %d, %s, %d threads%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.blockSize(), mc.vocab(), model.parameterCount(),
                     tc.batch(), optimizer, tc.threads());
             long tokensPerStep = (long) tc.batch() * mc.blockSize();
@@ -92,6 +103,11 @@ public final class TrainRun {
             log.printf("done: %d iterations, train loss %.4f, val loss %.4f, median step %.1f ms (%,.0f tokens/s)%n",
                     tr.iter(), tl, vl, median, tokensPerStep * 1000 / median);
             LossPlot.write(csv, outDir.resolve("loss.png"), log);
+            if (arch == ModelConfig.Arch.LLAMA) {
+                Path gguf = outDir.resolve("model.gguf");
+                GgufExport.write(model, GgufExport.charVocabulary(data.chars), "shakespeare-char-llama", gguf);
+                log.printf("exported %s%n", gguf);
+            }
             return new Result(vl, tl, median, tr.iter());
         }
     }
