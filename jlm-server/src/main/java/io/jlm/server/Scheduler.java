@@ -181,7 +181,7 @@ public final class Scheduler implements AutoCloseable {
             List<float[]> logits;
             try {
                 logits = model.forwardBatch(entries);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) { // fail this step's requests instead of hanging them
                 failAll(rows, "model step failed: " + e);
                 continue;
             }
@@ -200,7 +200,11 @@ public final class Scheduler implements AutoCloseable {
                     if (s.cache != null) s.cache.publish(s.req.prompt());
                     if (s.req.maxTokens() == 0) { finish(s, FinishReason.LENGTH); continue; }
                 }
-                step(s, logits.get(i));
+                try {
+                    step(s, logits.get(i));
+                } catch (RuntimeException e) {
+                    failAll(List.of(s), "sampling failed: " + e);
+                }
             }
             synchronized (this) {
                 running.removeIf(s -> s.state == null);
