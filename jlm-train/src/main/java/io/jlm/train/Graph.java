@@ -23,7 +23,7 @@ import java.util.List;
 public final class Graph {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
-    private static final int CHUNK = 4096;
+    static final int CHUNK = 4096;
 
     private final ThreadPool pool;
     private final List<Node> nodes = new ArrayList<>();
@@ -48,15 +48,15 @@ public final class Graph {
         for (int i = nodes.size() - 1; i >= 0; i--) { Node n = nodes.get(i); n.back = true; n.backward(); }
     }
 
-    private Tensor act(String name, int... shape) {
+    Tensor act(String name, int... shape) {
         Tensor t = Tensor.zeros(name, shape);
         activations.add(t);
         return t;
     }
 
-    private <N extends Node> N add(N n) { nodes.add(n); return n; }
+    <N extends Node> N add(N n) { nodes.add(n); return n; }
 
-    private static void check(boolean ok, String msg) { if (!ok) throw new IllegalArgumentException(msg); }
+    static void check(boolean ok, String msg) { if (!ok) throw new IllegalArgumentException(msg); }
 
     /** An op: its parallel work runs through {@link #run} as forward or backward depending on {@link #back}. */
     abstract class Node implements ThreadPool.RangeBody {
@@ -71,7 +71,7 @@ public final class Graph {
         }
     }
 
-    private static int chunks(int n) { return (n + CHUNK - 1) / CHUNK; }
+    static int chunks(int n) { return (n + CHUNK - 1) / CHUNK; }
 
     // ------------------------------------------------------------------ embedding
 
@@ -420,9 +420,23 @@ public final class Graph {
      * {@code [B*T, C]} has the heads side by side again. Scores are scaled by {@code 1/sqrt(hs)}.
      */
     public Tensor causalAttention(Tensor qkv, int batch, int t, int heads) {
-        int c3 = qkv.cols(), c = c3 / 3, hs = c / heads;
-        check(c3 == 3 * c && c == hs * heads && qkv.rows() == batch * t, "attention: qkv " + qkv + " for B=" + batch
-                + " T=" + t + " heads=" + heads);
+        return attention(qkv, batch, t, heads, heads, 0, null);
+    }
+
+    /**
+     * Causal softmax attention with grouped KV heads, an optional sliding window and optional ALiBi slopes.
+     * {@code qkv [B*T, (heads + 2 kvHeads) hs]} holds Q, then K, then V; query head {@code h} reads KV head
+     * {@code h / (heads / kvHeads)}. Position {@code i} attends to {@code j <= i} and, when {@code window > 0},
+     * {@code j > i - window}; the score is {@code q·k / sqrt(hs) - slopes[h] (i - j)} ({@code slopes} may be null).
+     * Output {@code [B*T, heads hs]}.
+     */
+    public Tensor attention(Tensor qkv, int batch, int t, int heads, int kvHeads, int window, float[] slopes) {
+        int width = qkv.cols(), hs = width / (heads + 2 * kvHeads), c = heads * hs, kc = c, vc = c + kvHeads * hs;
+        check(width == (heads + 2 * kvHeads) * hs && heads % kvHeads == 0 && qkv.rows() == batch * t,
+                "attention: qkv " + qkv + " for B=" + batch + " T=" + t + " heads=" + heads + " kv heads=" + kvHeads);
+        check(slopes == null || slopes.length == heads, "attention: " + (slopes == null ? 0 : slopes.length)
+                + " ALiBi slopes for " + heads + " heads");
+        int group = heads / kvHeads;
         Tensor out = act("attention", batch * t, c);
         float[] p = new float[batch * heads * t * t];
         float scale = (float) (1.0 / Math.sqrt(hs));
@@ -434,52 +448,59 @@ public final class Graph {
                 float[] q = qkv.data, y = out.data;
                 int kT = 0, srow = 2 * hs * t;
                 for (int bh = from; bh < to; bh++) {
-                    int bi = bh / heads, h = bh % heads, base = bi * t;
+                    int bi = bh / heads, h = bh % heads, base = bi * t, kh = h / group;
+                    float slope = slopes == null ? 0f : slopes[h];
                     for (int s = 0; s < t; s++) for (int d = 0; d < hs; d++)
-                        sc[kT + d * t + s] = q[(base + s) * c3 + c + h * hs + d];
+                        sc[kT + d * t + s] = q[(base + s) * width + kc + kh * hs + d];
                     int pb = bh * t * t;
                     for (int i = 0; i < t; i++) {
-                        int qo = (base + i) * c3 + h * hs, n = i + 1;
+                        int qo = (base + i) * width + h * hs, lo = window > 0 ? Math.max(0, i - window + 1) : 0, n = i + 1 - lo;
                         Arrays.fill(sc, srow, srow + n, 0f);
-                        for (int d = 0; d < hs; d++) axpy(q[qo + d] * scale, sc, kT + d * t, sc, srow, n);
+                        for (int d = 0; d < hs; d++) axpy(q[qo + d] * scale, sc, kT + d * t + lo, sc, srow, n);
+                        if (slope != 0f) for (int s = 0; s < n; s++) sc[srow + s] -= slope * (i - lo - s);
                         float max = Float.NEGATIVE_INFINITY;
                         for (int s = 0; s < n; s++) max = Math.max(max, sc[srow + s]);
                         float sum = expShift(sc, srow, n, max);
                         float inv = 1f / sum;
                         int yo = (base + i) * c + h * hs;
                         Arrays.fill(y, yo, yo + hs, 0f);
+                        Arrays.fill(p, pb + i * t, pb + i * t + t, 0f);
                         for (int s = 0; s < n; s++) {
                             float pv = sc[srow + s] * inv;
-                            p[pb + i * t + s] = pv;
-                            axpy(pv, q, (base + s) * c3 + 2 * c + h * hs, y, yo, hs);
+                            p[pb + i * t + lo + s] = pv;
+                            axpy(pv, q, (base + lo + s) * width + vc + kh * hs, y, yo, hs);
                         }
-                        Arrays.fill(p, pb + i * t + n, pb + i * t + t, 0f);
                     }
                 }
+            }
+            @Override void backward() {
+                // query heads of one KV group write the same dK/dV rows: split the work by KV group
+                pool.parallelFor(batch * kvHeads, this);
             }
             @Override void bwd(int from, int to, int thread) {
                 if (qkv.grad == null) return;
                 float[] sc = pool.scratch(thread, scratch);
                 float[] q = qkv.data, dq = qkv.grad, dy = out.grad;
                 int vT = 0, dp = 2 * hs * t;
-                for (int bh = from; bh < to; bh++) {
-                    int bi = bh / heads, h = bh % heads, base = bi * t;
+                for (int bg = from; bg < to; bg++) for (int h = (bg % kvHeads) * group; h < (bg % kvHeads + 1) * group; h++) {
+                    int bi = bg / kvHeads, base = bi * t, kh = h / group, bh = bi * heads + h;
                     for (int s = 0; s < t; s++) for (int d = 0; d < hs; d++)
-                        sc[vT + d * t + s] = q[(base + s) * c3 + 2 * c + h * hs + d];
+                        sc[vT + d * t + s] = q[(base + s) * width + vc + kh * hs + d];
                     int pb = bh * t * t;
                     for (int i = 0; i < t; i++) {
-                        int n = i + 1, yo = (base + i) * c + h * hs, qo = (base + i) * c3 + h * hs;
+                        int lo = window > 0 ? Math.max(0, i - window + 1) : 0, n = i + 1 - lo;
+                        int yo = (base + i) * c + h * hs, qo = (base + i) * width + h * hs;
                         Arrays.fill(sc, dp, dp + n, 0f);
-                        for (int d = 0; d < hs; d++) axpy(dy[yo + d], sc, vT + d * t, sc, dp, n);
+                        for (int d = 0; d < hs; d++) axpy(dy[yo + d], sc, vT + d * t + lo, sc, dp, n);
                         float dot = 0f;
                         for (int s = 0; s < n; s++) {
-                            float pv = p[pb + i * t + s];
+                            float pv = p[pb + i * t + lo + s];
                             dot += pv * sc[dp + s];
-                            axpy(pv, dy, yo, dq, (base + s) * c3 + 2 * c + h * hs, hs);   // dV
+                            axpy(pv, dy, yo, dq, (base + lo + s) * width + vc + kh * hs, hs);   // dV
                         }
                         for (int s = 0; s < n; s++) {
-                            float ds = p[pb + i * t + s] * (sc[dp + s] - dot) * scale;
-                            int ko = (base + s) * c3 + c + h * hs;
+                            float ds = p[pb + i * t + lo + s] * (sc[dp + s] - dot) * scale;
+                            int ko = (base + lo + s) * width + kc + kh * hs;
                             axpy(ds, q, ko, dq, qo, hs);    // dQ += dS K
                             axpy(ds, q, qo, dq, ko, hs);    // dK += dS Q
                         }
@@ -490,8 +511,15 @@ public final class Graph {
         return out;
     }
 
+    /** ALiBi slopes {@code 2^(-8 (h+1) / heads)}. */
+    public static float[] alibiSlopes(int heads) {
+        float[] m = new float[heads];
+        for (int h = 0; h < heads; h++) m[h] = (float) Math.pow(2, -8.0 * (h + 1) / heads);
+        return m;
+    }
+
     /** {@code x[o..o+n) = exp(x - max)}, returns the sum. */
-    private static float expShift(float[] x, int o, int n, float max) {
+    static float expShift(float[] x, int o, int n, float max) {
         int i = 0;
         for (; i + L <= n; i += L) VMath.exp(FloatVector.fromArray(S, x, o + i).sub(max)).intoArray(x, o + i);
         for (; i < n; i++) x[o + i] = VMath.exp(x[o + i] - max);
@@ -509,12 +537,17 @@ public final class Graph {
      * columns are copied.
      */
     public Tensor rope(Tensor x, int t, int headDim, int rotCols, float theta) {
+        return rope(x, t, headDim, rotCols, theta, 1f);
+    }
+
+    /** RoPE with positions multiplied by {@code posScale} (position interpolation: {@code 1 / factor}). */
+    public Tensor rope(Tensor x, int t, int headDim, int rotCols, float theta, float posScale) {
         int w = x.cols(), m = x.rows(), half = headDim / 2;
         check(headDim % 2 == 0 && rotCols % headDim == 0 && rotCols <= w && m % t == 0, "rope: bad shape " + x);
         Tensor out = act("rope", x.shape);
         float[] cos = new float[t * half], sin = new float[t * half];
         for (int pos = 0; pos < t; pos++) for (int i = 0; i < half; i++) {
-            double ang = pos * Math.pow(theta, -2.0 * i / headDim);
+            double ang = pos * (double) posScale * Math.pow(theta, -2.0 * i / headDim);
             cos[pos * half + i] = (float) Math.cos(ang); sin[pos * half + i] = (float) Math.sin(ang);
         }
         add(new Node() {
@@ -550,18 +583,23 @@ public final class Graph {
 
     // ------------------------------------------------------------------ loss
 
-    /** Mean cross-entropy of {@code logits [M,V]} against {@code targets} (read at every forward); a scalar. */
+    /**
+     * Mean cross-entropy of {@code logits [M,V]} against {@code targets} (read at every forward); a scalar. Rows whose
+     * target is {@code -1} are not scored (the mean is over the scored rows; 0 when there are none).
+     */
     public Tensor crossEntropy(Tensor logits, int[] targets) {
         int v = logits.cols(), m = logits.rows();
         check(targets.length == m, "crossEntropy: " + targets.length + " targets for " + m + " rows");
         Tensor out = act("loss", 1);
         float[] prob = new float[m * v];
         double[] rowLoss = new double[m];
+        int[] scored = new int[1];
         add(new Node() {
             @Override int work() { return m; }
             @Override void fwd(int from, int to, int th) {
                 for (int r = from; r < to; r++) {
                     int o = r * v, tg = targets[r];
+                    if (tg == -1) { rowLoss[r] = 0; continue; }
                     if (tg < 0 || tg >= v) throw new IllegalArgumentException("target " + tg + " outside [0," + v + ")");
                     float max = Float.NEGATIVE_INFINITY;
                     for (int j = 0; j < v; j++) max = Math.max(max, logits.data[o + j]);
@@ -575,13 +613,17 @@ public final class Graph {
             @Override void forward() {
                 super.forward();
                 double s = 0;
-                for (int r = 0; r < m; r++) s += rowLoss[r];
-                out.data[0] = (float) (s / m);
+                int n = 0;
+                for (int r = 0; r < m; r++) { s += rowLoss[r]; if (targets[r] != -1) n++; }
+                scored[0] = n;
+                out.data[0] = n == 0 ? 0f : (float) (s / n);
             }
             @Override void bwd(int from, int to, int th) {
                 if (logits.grad == null) return;
-                float g = out.grad[0] / m;
+                if (scored[0] == 0) return;
+                float g = out.grad[0] / scored[0];
                 for (int r = from; r < to; r++) {
+                    if (targets[r] == -1) continue;
                     int o = r * v;
                     axpy(g, prob, o, logits.grad, o, v);
                     logits.grad[o + targets[r]] -= g;

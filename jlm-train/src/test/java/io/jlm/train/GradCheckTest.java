@@ -1,7 +1,6 @@
 package io.jlm.train;
 
 import io.jlm.core.parallel.ThreadPool;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -12,8 +11,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Every op's backward against central finite differences of its forward (loss = sum(out * random weights)). */
 class GradCheckTest {
-    static final ThreadPool POOL = new ThreadPool(2);
-    @AfterAll static void close() { POOL.close(); }
+    /** Shared with {@link MixerGradCheckTest}; a daemon pool that is never closed. */
+    static final ThreadPool POOL = ThreadPool.shared(2);
 
     static Tensor rand(String name, Random r, int... shape) {
         Tensor t = Tensor.zeros(name, shape);
