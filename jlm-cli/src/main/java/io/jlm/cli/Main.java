@@ -26,6 +26,7 @@ import java.nio.charset.StandardCharsets;
                 TrainCommand.class,
                 TokenizerCommand.class,
                 EvalCommand.class,
+                ExperimentCommand.class,
                 ServeCommand.class,
                 ServeBenchCommand.class,
         })

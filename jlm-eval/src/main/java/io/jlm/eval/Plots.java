@@ -12,11 +12,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** PNG line plots (XChart). */
-final class Plots {
+public final class Plots {
     private Plots() {}
 
     /** One series per entry: x values and y values of equal length. */
-    static void line(Path file, String title, String xTitle, String yTitle, Map<String, double[][]> series, boolean logX,
+    public static void line(Path file, String title, String xTitle, String yTitle, Map<String, double[][]> series, boolean logX,
                      boolean logY) throws IOException {
         XYChart chart = new XYChartBuilder().width(900).height(540).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
         chart.getStyler().setXAxisLogarithmic(logX);
@@ -34,5 +34,5 @@ final class Plots {
         BitmapEncoder.saveBitmap(chart, file.resolveSibling(base).toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
-    static Map<String, double[][]> series() { return new LinkedHashMap<>(); }
+    public static Map<String, double[][]> series() { return new LinkedHashMap<>(); }
 }

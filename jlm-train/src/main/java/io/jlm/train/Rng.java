@@ -1,12 +1,12 @@
 package io.jlm.train;
 
 /** A small deterministic generator (SplitMix64) whose whole state is one long, so checkpoints can save it. */
-public final class Rng {
+public final class Rng implements java.util.random.RandomGenerator {
     private long state;
     public Rng(long seed) { state = seed; }
     public long state() { return state; }
     public void setState(long s) { state = s; }
-    public long nextLong() {
+    @Override public long nextLong() {
         long z = (state += 0x9E3779B97F4A7C15L);
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;

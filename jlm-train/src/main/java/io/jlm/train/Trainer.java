@@ -16,7 +16,7 @@ public final class Trainer {
     public final Model model;
     public final TrainConfig cfg;
     public final Optimizer opt;
-    private final int[] train, val;
+    private final BatchSource train, val;
     private final Rng rng;
     private final Model.Step step;
     private final Schedule schedule;
@@ -29,14 +29,31 @@ public final class Trainer {
 
     /** A trainer with the given optimizer (built over {@code model.params()}). */
     public Trainer(Model model, TrainConfig cfg, int[] train, int[] val, ThreadPool pool, Optimizer opt) {
+        this(model, cfg, stream(train, model.cfg.blockSize()), val == null ? null : stream(val, model.cfg.blockSize()), pool, opt);
+    }
+
+    /** A trainer on batches from {@code train} (and {@code val} for {@link #valLoss}, may be null). */
+    public Trainer(Model model, TrainConfig cfg, BatchSource train, BatchSource val, ThreadPool pool, Optimizer opt) {
         this.model = model; this.cfg = cfg; this.train = train; this.val = val;
         this.rng = new Rng(cfg.seed() ^ 0x5DEECE66DL);
         this.opt = opt;
         this.step = model.build(new Graph(pool), cfg.batch());
         this.schedule = cfg.schedule();
-        int t = model.cfg.blockSize();
-        if (train.length <= t || (val != null && val.length <= t))
-            throw new IllegalArgumentException("data shorter than block size " + t);
+    }
+
+    /**
+     * Fills one batch: {@code ids} and {@code targets} hold {@code ids.length / T} rows of {@code T} tokens;
+     * a target of {@code -1} is not scored. Only {@code rng} may be used for randomness (checkpoints restore it).
+     */
+    @FunctionalInterface
+    public interface BatchSource {
+        void fill(Rng rng, int[] ids, int[] targets);
+    }
+
+    /** Random windows of a token stream (next-token targets), as nanoGPT draws them. */
+    public static BatchSource stream(int[] data, int t) {
+        if (data.length <= t) throw new IllegalArgumentException("data (" + data.length + " tokens) shorter than block size " + t);
+        return (rng, ids, targets) -> CharData.batch(data, ids.length / t, t, rng, ids, targets);
     }
 
     public int iter() { return iter; }
@@ -44,7 +61,7 @@ public final class Trainer {
 
     /** One optimisation step; returns the training loss of its batch. */
     public float step() {
-        CharData.batch(train, cfg.batch(), model.cfg.blockSize(), rng, step.ids(), step.targets());
+        train.fill(rng, step.ids(), step.targets());
         Graph g = step.graph();
         g.forward();
         model.zeroGrad();
@@ -82,11 +99,14 @@ public final class Trainer {
     public double lr() { return schedule.lr(iter); }
 
     /** Mean loss over {@code iters} batches drawn from {@code data} with a generator of its own (does not disturb training). */
-    public double evaluate(int[] data, int iters, long seed) {
+    public double evaluate(int[] data, int iters, long seed) { return evaluate(stream(data, model.cfg.blockSize()), iters, seed); }
+
+    /** Mean loss over {@code iters} batches of {@code data} drawn with a generator of its own. */
+    public double evaluate(BatchSource data, int iters, long seed) {
         Rng r = new Rng(seed);
         double sum = 0;
         for (int i = 0; i < iters; i++) {
-            CharData.batch(data, cfg.batch(), model.cfg.blockSize(), r, step.ids(), step.targets());
+            data.fill(r, step.ids(), step.targets());
             step.graph().forward();
             sum += step.loss().data[0];
         }

@@ -1,0 +1,74 @@
+package io.jlm.eval.experiment;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An architecture comparison, read from JSON: several layer patterns ({@code models}) trained under the same token
+ * budget on each synthetic task, evaluated per sequence length, and timed at decode over growing contexts.
+ * See {@code docs/experiments/README.md} for the format.
+ */
+@JsonIgnoreProperties(ignoreUnknown = false)
+public record ExperimentSpec(String name, String description, long seed, ModelSpec model, TrainSpec train,
+                             List<Arch> models, List<TaskSpec> tasks, DecodeSpec decode) {
+
+    /** Shared sizes: width, heads, MLP width and the mixers' settings. */
+    public record ModelSpec(int dim, int heads, int ffn, int window, int s4dModes, String position) {}
+
+    /** The same budget for every model: steps x batch x sequence length tokens. */
+    public record TrainSpec(int steps, int batch, double lr, double minLr, int warmup, double weightDecay, int threads) {}
+
+    /** One architecture: a label and its sublayer pattern (docs/JLM_ARCH.md). */
+    public record Arch(String name, String layers) {}
+
+    /**
+     * A task: training draws each sequence from one of the {@code train} parameter sets (padded to the longest);
+     * each {@code eval} parameter set is scored separately ({@code evalExamples} sequences), labelled by its length.
+     */
+    public record TaskSpec(String task, List<Map<String, String>> train, List<Map<String, String>> eval, int evalExamples) {}
+
+    /** Decode speed: tokens per second after prefilling each context length (the model trained on the first task). */
+    public record DecodeSpec(List<Integer> contexts, int tokens) {}
+
+    public static ExperimentSpec read(Path file) throws IOException {
+        ObjectMapper om = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+        ExperimentSpec s;
+        try {
+            s = om.readValue(Files.readString(file), ExperimentSpec.class);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("experiment spec " + file + " does not exist");
+        } catch (JsonMappingException e) {
+            throw new IllegalArgumentException("experiment spec " + file + ": " + e.getOriginalMessage() + " at "
+                    + e.getPathReference());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("experiment spec " + file + " is not valid JSON: " + e.getOriginalMessage());
+        }
+        s.validate(file);
+        return s;
+    }
+
+    private void validate(Path file) {
+        String f = "experiment spec " + file + ": ";
+        if (name == null || !name.matches("[A-Za-z0-9._-]+")) throw new IllegalArgumentException(f + "name must be a plain word, got " + name);
+        if (model == null || model.dim <= 0 || model.heads <= 0 || model.ffn <= 0)
+            throw new IllegalArgumentException(f + "model needs positive dim, heads and ffn");
+        if (train == null || train.steps <= 0 || train.batch <= 0 || !(train.lr > 0))
+            throw new IllegalArgumentException(f + "train needs positive steps, batch and lr");
+        if (models == null || models.isEmpty()) throw new IllegalArgumentException(f + "models is empty");
+        for (Arch a : models) if (a.name == null || a.layers == null)
+            throw new IllegalArgumentException(f + "every entry of models needs a name and layers");
+        if (tasks == null || tasks.isEmpty()) throw new IllegalArgumentException(f + "tasks is empty");
+        for (TaskSpec t : tasks)
+            if (t.task == null || t.train == null || t.train.isEmpty() || t.eval == null || t.eval.isEmpty() || t.evalExamples <= 0)
+                throw new IllegalArgumentException(f + "every task needs task, non-empty train and eval lists and evalExamples > 0");
+    }
+}
