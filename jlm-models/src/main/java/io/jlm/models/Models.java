@@ -2,6 +2,7 @@ package io.jlm.models;
 
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.formats.gguf.GGUFFile;
+import io.jlm.models.hybrid.HybridModel;
 import io.jlm.models.mamba.MambaModel;
 import io.jlm.models.transformer.ArchSpec;
 import io.jlm.models.transformer.TransformerLoader;
@@ -14,7 +15,7 @@ public final class Models {
     private Models() {}
 
     /** Architectures {@link #load} understands. */
-    public static final String SUPPORTED = "llama, qwen2, qwen3, phi3, gemma2, mamba";
+    public static final String SUPPORTED = "llama, qwen2, qwen3, phi3, gemma2, mamba, jlm";
 
     /**
      * Memory-maps {@code gguf} and builds the model; the file stays mapped until the model is closed.
@@ -43,6 +44,7 @@ public final class Models {
                     + SUPPORTED);
         }
         if (arch.equals("mamba")) return MambaModel.load(source, pool).closing(resource);
+        if (arch.equals("jlm")) return HybridModel.load(source, pool).closing(resource);
         ArchSpec spec = ArchSpec.forName(arch);
         if (spec != null) {
             return TransformerLoader.load(source, spec, pool).closing(resource);

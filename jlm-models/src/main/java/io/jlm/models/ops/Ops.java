@@ -89,6 +89,18 @@ public final class Ops {
         return a / (1f + (float) Math.exp(-a));
     }
 
+    /**
+     * Exact (erf) GELU {@code 0.5 a (1 + erf(a / sqrt 2))}, PyTorch's {@code nn.GELU()} default; erf by
+     * Abramowitz-Stegun 7.1.26 in double (|error| <= 1.5e-7, the formula jlm-train uses).
+     */
+    public static float geluErf(float a) {
+        double z = Math.abs(a) * 0.7071067811865476;
+        double t = 1 / (1 + 0.3275911 * z);
+        double p = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+        double erf = 1 - p * Math.exp(-z * z);
+        return (float) (0.5 * a * (1 + (a < 0 ? -erf : erf)));
+    }
+
     /** log(1 + e^a), linear above 20 (as llama.cpp's ssm_scan). */
     public static float softplus(float a) {
         return a > 20f ? a : (float) Math.log1p(Math.exp(a));
