@@ -27,7 +27,7 @@ class HybridExportParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"MMM"})
+    @ValueSource(strings = {"MMM", "AFAF", "WFWF", "LFRF", "SFHF", "MFAF", "AMRSHLWF"})
     void engineMatchesTrainer(String pattern, @TempDir Path dir) throws Exception {
         check(pattern, mixers(pattern), dir);
     }
