@@ -1,7 +1,12 @@
 package io.jlm.train;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
 import java.util.Arrays;
 
+import static io.jlm.train.Graph.L;
+import static io.jlm.train.Graph.S;
 import static io.jlm.train.Graph.axpy;
 import static io.jlm.train.Graph.check;
 
@@ -384,66 +389,115 @@ public final class MixerOps {
                 && off + 2 * ds <= wb && dSkip.size() == di, "selectiveScan: x " + x + ", dt " + dt + ", A " + aLog
                 + ", bc " + bc + " at " + off + ", D " + dSkip);
         Tensor out = g.act("scan", rows, di);
-        float[] hist = new float[rows * di * ds];
-        int threads = g.pool().threads();
-        float[][] gbc = new float[threads][rows * 2 * ds], carries = new float[threads][ds];
+        // channels-last with padding: vectors run over L channels, rows padded to dp channels, histories are [row][n][dp]
+        int blocks = (di + L - 1) / L, dp = blocks * L, threads = g.pool().threads();
+        float[] hist = new float[rows * ds * dp], decay = new float[rows * ds * dp], aNeg = new float[ds * dp],
+                xp = new float[rows * dp], dtp = new float[rows * dp], yp = new float[rows * dp], dSk = new float[dp],
+                gxp = new float[rows * dp], gdtp = new float[rows * dp];
+        float[][] gbc = new float[threads][rows * 2 * ds], carries = new float[threads][ds * L],
+                gas = new float[threads][ds * dp], gDs = new float[threads][dp];
         g.add(g.new Node() {
-            @Override int work() { return di; }
-            @Override void fwd(int from, int to, int th) {
-                for (int i = from; i < to; i++) for (int b = 0; b < batch; b++) {
-                    for (int s = 0; s < t; s++) {
-                        int r = b * t + s;
-                        float xv = x.data[r * di + i], dv = dt.data[r * di + i], y = dSkip.data[i] * xv;
-                        int ho = (r * di + i) * ds, hp = ((r - 1) * di + i) * ds;
-                        for (int n = 0; n < ds; n++) {
-                            float a = -(float) Math.exp(aLog.data[i * ds + n]);
-                            float prev = s == 0 ? 0f : hist[hp + n];
-                            float h = (float) Math.exp(dv * a) * prev + dv * bc.data[r * wb + off + n] * xv;
-                            hist[ho + n] = h;
-                            y += bc.data[r * wb + off + ds + n] * h;
-                        }
-                        out.data[r * di + i] = y;
-                    }
+            @Override int work() { return blocks; }
+            @Override void forward() {
+                for (int i = 0; i < di; i++) {
+                    dSk[i] = dSkip.data[i];
+                    for (int n = 0; n < ds; n++) aNeg[n * dp + i] = -(float) Math.exp(aLog.data[i * ds + n]);
                 }
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(x.data, r * di, xp, r * dp, di);
+                    System.arraycopy(dt.data, r * di, dtp, r * dp, di);
+                }
+                super.forward();
+                for (int r = 0; r < rows; r++) System.arraycopy(yp, r * dp, out.data, r * di, di);
+            }
+            @Override void fwd(int from, int to, int th) {
+                for (int blk = from; blk < to; blk++) for (int b = 0; b < batch; b++)
+                    scanForward(blk * L, b * t, t, dp, ds, wb, off, xp, dtp, aNeg, bc.data, dSk, hist, decay, yp);
             }
             @Override void backward() {
                 for (float[] a : gbc) Arrays.fill(a, 0f);
+                for (float[] a : gas) Arrays.fill(a, 0f);
+                for (float[] a : gDs) Arrays.fill(a, 0f);
+                for (int r = 0; r < rows; r++) System.arraycopy(out.grad, r * di, yp, r * dp, di);   // yp now holds dy
+                Arrays.fill(gxp, 0f);
+                Arrays.fill(gdtp, 0f);
                 super.backward();
-                if (bc.grad != null) for (float[] a : gbc) for (int r = 0; r < rows; r++) {
-                    axpy(1f, a, r * 2 * ds, bc.grad, r * wb + off, 2 * ds);
+                for (int r = 0; r < rows; r++) {
+                    if (bc.grad != null) for (float[] a : gbc) axpy(1f, a, r * 2 * ds, bc.grad, r * wb + off, 2 * ds);
+                    if (x.grad != null) axpy(1f, gxp, r * dp, x.grad, r * di, di);
+                    if (dt.grad != null) axpy(1f, gdtp, r * dp, dt.grad, r * di, di);
+                }
+                for (int th = 0; th < threads; th++) for (int i = 0; i < di; i++) {
+                    if (dSkip.grad != null) dSkip.grad[i] += gDs[th][i];
+                    if (aLog.grad != null) for (int n = 0; n < ds; n++) aLog.grad[i * ds + n] += gas[th][n * dp + i];
                 }
             }
             @Override void bwd(int from, int to, int th) {
-                float[] acc = gbc[th];
-                float[] carry = carries[th];
-                for (int i = from; i < to; i++) for (int b = 0; b < batch; b++) {
-                    Arrays.fill(carry, 0f);
-                    for (int s = t - 1; s >= 0; s--) {
-                        int r = b * t + s;
-                        float gy = out.grad[r * di + i], xv = x.data[r * di + i], dv = dt.data[r * di + i];
-                        if (dSkip.grad != null) dSkip.grad[i] += gy * xv;
-                        float gx = gy * dSkip.data[i], gdt = 0f;
-                        int ho = (r * di + i) * ds, hp = ((r - 1) * di + i) * ds;
-                        for (int n = 0; n < ds; n++) {
-                            float a = -(float) Math.exp(aLog.data[i * ds + n]);
-                            float h = hist[ho + n], prev = s == 0 ? 0f : hist[hp + n];
-                            float bn = bc.data[r * wb + off + n], cn = bc.data[r * wb + off + ds + n];
-                            acc[r * 2 * ds + ds + n] += gy * h;                      // dC
-                            float gh = carry[n] + gy * cn;
-                            float da = (float) Math.exp(dv * a);
-                            float gda = gh * prev;
-                            if (aLog.grad != null) aLog.grad[i * ds + n] += gda * da * dv * a;   // dA/daLog = A
-                            gdt += gda * da * a + gh * bn * xv;
-                            acc[r * 2 * ds + n] += gh * dv * xv;                     // dB
-                            gx += gh * dv * bn;
-                            carry[n] = gh * da;
-                        }
-                        if (dt.grad != null) dt.grad[r * di + i] += gdt;
-                        if (x.grad != null) x.grad[r * di + i] += gx;
-                    }
-                }
+                for (int blk = from; blk < to; blk++) for (int b = 0; b < batch; b++)
+                    scanBackward(blk * L, b * t, t, dp, ds, wb, off, xp, dtp, aNeg, bc.data, dSk, hist, decay, yp, gxp, gdtp,
+                            gbc[th], carries[th], gas[th], gDs[th]);
             }
         });
         return out;
+    }
+
+    /** The forward scan of channels {@code [i0, i0+L)} over one sequence of {@code t} rows from {@code r0} (padded arrays). */
+    private static void scanForward(int i0, int r0, int t, int dp, int ds, int wb, int off, float[] xp, float[] dtp,
+                                    float[] aNeg, float[] bcd, float[] dSk, float[] hist, float[] decay, float[] yp) {
+        FloatVector dSkip = FloatVector.fromArray(S, dSk, i0);
+        for (int s = 0; s < t; s++) {
+            int r = r0 + s, bo = r * wb + off;
+            FloatVector xv = FloatVector.fromArray(S, xp, r * dp + i0), dv = FloatVector.fromArray(S, dtp, r * dp + i0);
+            FloatVector dx = dv.mul(xv), y = dSkip.mul(xv);
+            for (int n = 0; n < ds; n++) {
+                int ho = (r * ds + n) * dp + i0;
+                FloatVector da = VMath.exp(dv.mul(FloatVector.fromArray(S, aNeg, n * dp + i0)));
+                FloatVector h = dx.mul(bcd[bo + n]);
+                if (s > 0) h = da.fma(FloatVector.fromArray(S, hist, ho - ds * dp), h);
+                da.intoArray(decay, ho);
+                h.intoArray(hist, ho);
+                y = h.fma(FloatVector.broadcast(S, bcd[bo + ds + n]), y);
+            }
+            y.intoArray(yp, r * dp + i0);
+        }
+    }
+
+    /**
+     * The reverse scan of channels {@code [i0, i0+L)} over one sequence: reads dy from {@code gyp}, adds dx and ddt into
+     * {@code gxp}/{@code gdtp}, dB/dC into {@code acc [row][2 ds]}, d aLog (times A) into {@code gA [n][dp]}, dD into {@code gD}.
+     */
+    private static void scanBackward(int i0, int r0, int t, int dp, int ds, int wb, int off, float[] xp, float[] dtp,
+                                     float[] aNeg, float[] bcd, float[] dSk, float[] hist, float[] decay, float[] gyp,
+                                     float[] gxp, float[] gdtp, float[] acc, float[] carry, float[] gA, float[] gD) {
+        Arrays.fill(carry, 0f);
+        FloatVector dSkip = FloatVector.fromArray(S, dSk, i0), gDv = FloatVector.fromArray(S, gD, i0);
+        for (int s = t - 1; s >= 0; s--) {
+            int r = r0 + s, bo = r * wb + off, go = r * 2 * ds;
+            FloatVector gy = FloatVector.fromArray(S, gyp, r * dp + i0);
+            FloatVector xv = FloatVector.fromArray(S, xp, r * dp + i0), dv = FloatVector.fromArray(S, dtp, r * dp + i0);
+            gDv = gy.fma(xv, gDv);
+            FloatVector gx = gy.mul(dSkip), gdt = FloatVector.zero(S), dvx = dv.mul(xv);
+            for (int n = 0; n < ds; n++) {
+                int ho = (r * ds + n) * dp + i0;
+                float bn = bcd[bo + n], cn = bcd[bo + ds + n];
+                FloatVector h = FloatVector.fromArray(S, hist, ho);
+                acc[go + ds + n] += gy.mul(h).reduceLanes(VectorOperators.ADD);                   // dC
+                FloatVector gh = gy.fma(FloatVector.broadcast(S, cn), FloatVector.fromArray(S, carry, n * L));
+                acc[go + n] += gh.mul(dvx).reduceLanes(VectorOperators.ADD);                     // dB
+                FloatVector da = FloatVector.fromArray(S, decay, ho);
+                if (s > 0) {
+                    FloatVector gdaDa = gh.mul(FloatVector.fromArray(S, hist, ho - ds * dp)).mul(da);
+                    FloatVector a = FloatVector.fromArray(S, aNeg, n * dp + i0);
+                    gdaDa.mul(dv).fma(a, FloatVector.fromArray(S, gA, n * dp + i0)).intoArray(gA, n * dp + i0);   // dA/daLog = A
+                    gdt = gdaDa.fma(a, gdt);
+                }
+                gdt = gh.mul(xv).fma(FloatVector.broadcast(S, bn), gdt);
+                gx = gh.mul(dv).fma(FloatVector.broadcast(S, bn), gx);
+                gh.mul(da).intoArray(carry, n * L);
+            }
+            gdt.add(FloatVector.fromArray(S, gdtp, r * dp + i0)).intoArray(gdtp, r * dp + i0);
+            gx.add(FloatVector.fromArray(S, gxp, r * dp + i0)).intoArray(gxp, r * dp + i0);
+        }
+        gDv.intoArray(gD, i0);
     }
 }

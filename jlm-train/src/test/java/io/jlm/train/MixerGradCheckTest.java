@@ -94,8 +94,13 @@ class MixerGradCheckTest {
     }
 
     @Test void selectiveScan() {
+        selectiveScan(2, 3);
+        selectiveScan(3, Graph.L + 2);   // a full vector of channels and a masked tail
+    }
+
+    static void selectiveScan(int ds, int di) {
         Random r = new Random(29);
-        int batch = 2, t = 5, di = 3, ds = 2, off = 1;
+        int batch = 2, t = 5, off = 1;
         Tensor x = rand("x", r, batch * t, di), aLog = scaled(rand("a_log", r, di, ds), 0.5f),
                 bc = rand("bc", r, batch * t, off + 2 * ds), d = rand("d", r, di);
         Tensor dt = Tensor.zeros("dt", batch * t, di);
