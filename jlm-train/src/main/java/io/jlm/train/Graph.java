@@ -431,6 +431,14 @@ public final class Graph {
      * Output {@code [B*T, heads hs]}.
      */
     public Tensor attention(Tensor qkv, int batch, int t, int heads, int kvHeads, int window, float[] slopes) {
+        return attention(qkv, batch, t, heads, kvHeads, window, slopes, null);
+    }
+
+    /**
+     * As above, for packed sequences when {@code docStart} is not null: row {@code r} (position {@code i} of its
+     * sequence) attends only to positions {@code >= docStart[r]}, the start of its document (read at every forward).
+     */
+    public Tensor attention(Tensor qkv, int batch, int t, int heads, int kvHeads, int window, float[] slopes, int[] docStart) {
         int width = qkv.cols(), hs = width / (heads + 2 * kvHeads), c = heads * hs, kc = c, vc = c + kvHeads * hs;
         check(width == (heads + 2 * kvHeads) * hs && heads % kvHeads == 0 && qkv.rows() == batch * t,
                 "attention: qkv " + qkv + " for B=" + batch + " T=" + t + " heads=" + heads + " kv heads=" + kvHeads);
@@ -454,7 +462,9 @@ public final class Graph {
                         sc[kT + d * t + s] = q[(base + s) * width + kc + kh * hs + d];
                     int pb = bh * t * t;
                     for (int i = 0; i < t; i++) {
-                        int qo = (base + i) * width + h * hs, lo = window > 0 ? Math.max(0, i - window + 1) : 0, n = i + 1 - lo;
+                        int qo = (base + i) * width + h * hs, lo = window > 0 ? Math.max(0, i - window + 1) : 0;
+                        if (docStart != null) lo = Math.max(lo, docStart[base + i]);
+                        int n = i + 1 - lo;
                         Arrays.fill(sc, srow, srow + n, 0f);
                         for (int d = 0; d < hs; d++) axpy(q[qo + d] * scale, sc, kT + d * t + lo, sc, srow, n);
                         if (slope != 0f) for (int s = 0; s < n; s++) sc[srow + s] -= slope * (i - lo - s);
@@ -488,7 +498,9 @@ public final class Graph {
                         sc[vT + d * t + s] = q[(base + s) * width + vc + kh * hs + d];
                     int pb = bh * t * t;
                     for (int i = 0; i < t; i++) {
-                        int lo = window > 0 ? Math.max(0, i - window + 1) : 0, n = i + 1 - lo;
+                        int lo = window > 0 ? Math.max(0, i - window + 1) : 0;
+                        if (docStart != null) lo = Math.max(lo, docStart[base + i]);
+                        int n = i + 1 - lo;
                         int yo = (base + i) * c + h * hs, qo = (base + i) * width + h * hs;
                         Arrays.fill(sc, dp, dp + n, 0f);
                         for (int d = 0; d < hs; d++) axpy(dy[yo + d], sc, vT + d * t + lo, sc, dp, n);
@@ -542,6 +554,11 @@ public final class Graph {
 
     /** RoPE with positions multiplied by {@code posScale} (position interpolation: {@code 1 / factor}). */
     public Tensor rope(Tensor x, int t, int headDim, int rotCols, float theta, float posScale) {
+        return rope(x, t, headDim, rotCols, theta, posScale, null);
+    }
+
+    /** RoPE where row {@code r}'s position is {@code r % T - docStart[r]} (positions restart per packed document). */
+    public Tensor rope(Tensor x, int t, int headDim, int rotCols, float theta, float posScale, int[] docStart) {
         int w = x.cols(), m = x.rows(), half = headDim / 2;
         check(headDim % 2 == 0 && rotCols % headDim == 0 && rotCols <= w && m % t == 0, "rope: bad shape " + x);
         Tensor out = act("rope", x.shape);
@@ -554,7 +571,7 @@ public final class Graph {
             @Override int work() { return m; }
             @Override void fwd(int from, int to, int th) {
                 for (int r = from; r < to; r++) {
-                    int o = r * w, pos = r % t;
+                    int o = r * w, pos = r % t - (docStart == null ? 0 : docStart[r]);
                     for (int j = 0; j < rotCols; j += 2) {
                         int i = (j % headDim) / 2;
                         float cs = cos[pos * half + i], sn = sin[pos * half + i], a = x.data[o + j], b = x.data[o + j + 1];
@@ -567,7 +584,7 @@ public final class Graph {
             @Override void bwd(int from, int to, int th) {
                 if (x.grad == null) return;
                 for (int r = from; r < to; r++) {
-                    int o = r * w, pos = r % t;
+                    int o = r * w, pos = r % t - (docStart == null ? 0 : docStart[r]);
                     for (int j = 0; j < rotCols; j += 2) {
                         int i = (j % headDim) / 2;
                         float cs = cos[pos * half + i], sn = sin[pos * half + i], ga = out.grad[o + j], gb = out.grad[o + j + 1];

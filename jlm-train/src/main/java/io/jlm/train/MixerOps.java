@@ -73,6 +73,12 @@ public final class MixerOps {
      */
     public Tensor linearAttention(Tensor qkv, int batch, int t, int heads, float[] gamma, boolean elu1, float qScale,
                                   float eps) {
+        return linearAttention(qkv, batch, t, heads, gamma, elu1, qScale, eps, null);
+    }
+
+    /** As above; with {@code docStart} (packed sequences) row {@code r} sums only over {@code j >= docStart[r]}. */
+    public Tensor linearAttention(Tensor qkv, int batch, int t, int heads, float[] gamma, boolean elu1, float qScale,
+                                  float eps, int[] docStart) {
         int w = qkv.cols(), d = w / 3, hs = d / heads;
         check(w == 3 * d && d == hs * heads && qkv.rows() == batch * t && gamma.length == heads,
                 "linearAttention: qkv " + qkv + " for B=" + batch + " T=" + t + " heads=" + heads);
@@ -100,7 +106,7 @@ public final class MixerOps {
                     for (int i = 0; i < t; i++) {
                         int r = base + i, po = r * d + h * hs;
                         Arrays.fill(pre, po, po + hs, 0f);
-                        for (int j = 0; j <= i; j++) {
+                        for (int j = docStart == null ? 0 : docStart[r]; j <= i; j++) {
                             float a = pow[h][i - j] * dot(phi, r * 2 * d + h * hs, phi, (base + j) * 2 * d + d + h * hs, hs);
                             axpy(a, x, (base + j) * w + 2 * d + h * hs, pre, po, hs);
                         }
@@ -127,7 +133,7 @@ public final class MixerOps {
                         dot /= hs;
                         for (int e = 0; e < hs; e++) sc[dob + e] = ri * (dy[po + e] - y[po + e] * dot);
                         int qo = r * 2 * d + h * hs;
-                        for (int j = 0; j <= i; j++) {
+                        for (int j = docStart == null ? 0 : docStart[r]; j <= i; j++) {
                             int rj = base + j, ko = rj * 2 * d + d + h * hs, vo = rj * w + 2 * d + h * hs;
                             float wgt = pow[h][i - j];
                             float a = wgt * dot(phi, qo, phi, ko, hs);
@@ -176,6 +182,11 @@ public final class MixerOps {
      * {@code x [B*T, C]}, {@code w [C, m]}, {@code bias [C]} or null; inputs before the sequence start are zero.
      */
     public Tensor causalConv(Tensor x, Tensor w, Tensor bias, int batch, int t) {
+        return causalConv(x, w, bias, batch, t, null);
+    }
+
+    /** As above; with {@code docStart} (packed sequences) taps before row {@code r}'s document start read zero. */
+    public Tensor causalConv(Tensor x, Tensor w, Tensor bias, int batch, int t, int[] docStart) {
         int c = x.cols(), m = w.dim(1);
         check(w.dim(0) == c && x.rows() == batch * t && (bias == null || bias.size() == c),
                 "causalConv: x " + x + ", w " + w + ", bias " + bias);
@@ -185,7 +196,7 @@ public final class MixerOps {
             @Override void fwd(int from, int to, int th) {
                 for (int ch = from; ch < to; ch++) for (int b = 0; b < batch; b++) for (int i = 0; i < t; i++) {
                     float s = bias == null ? 0f : bias.data[ch];
-                    for (int j = Math.max(0, m - 1 - i); j < m; j++)
+                    for (int j = Math.max(0, m - 1 - i + (docStart == null ? 0 : docStart[b * t + i])); j < m; j++)
                         s += w.data[ch * m + j] * x.data[(b * t + i - (m - 1) + j) * c + ch];
                     out.data[(b * t + i) * c + ch] = s;
                 }
@@ -194,7 +205,7 @@ public final class MixerOps {
                 for (int ch = from; ch < to; ch++) for (int b = 0; b < batch; b++) for (int i = 0; i < t; i++) {
                     float gy = out.grad[(b * t + i) * c + ch];
                     if (bias != null && bias.grad != null) bias.grad[ch] += gy;
-                    for (int j = Math.max(0, m - 1 - i); j < m; j++) {
+                    for (int j = Math.max(0, m - 1 - i + (docStart == null ? 0 : docStart[b * t + i])); j < m; j++) {
                         int xr = (b * t + i - (m - 1) + j) * c + ch;
                         if (w.grad != null) w.grad[ch * m + j] += gy * x.data[xr];
                         if (x.grad != null) x.grad[xr] += gy * w.data[ch * m + j];
@@ -384,6 +395,12 @@ public final class MixerOps {
      * B and C are columns {@code [off, off+ds)} and {@code [off+ds, off+2ds)} of {@code bc}.
      */
     public Tensor selectiveScan(Tensor x, Tensor dt, Tensor aLog, Tensor bc, int off, Tensor dSkip, int batch, int t) {
+        return selectiveScan(x, dt, aLog, bc, off, dSkip, batch, t, null);
+    }
+
+    /** As above; with {@code docStart} (packed sequences) the state restarts from zero at each document start. */
+    public Tensor selectiveScan(Tensor x, Tensor dt, Tensor aLog, Tensor bc, int off, Tensor dSkip, int batch, int t,
+                                int[] docStart) {
         int di = x.cols(), ds = aLog.cols(), wb = bc.cols(), rows = batch * t;
         check(x.rows() == rows && dt.rows() == rows && dt.cols() == di && aLog.dim(0) == di && bc.rows() == rows
                 && off + 2 * ds <= wb && dSkip.size() == di, "selectiveScan: x " + x + ", dt " + dt + ", A " + aLog
@@ -412,7 +429,7 @@ public final class MixerOps {
             }
             @Override void fwd(int from, int to, int th) {
                 for (int blk = from; blk < to; blk++) for (int b = 0; b < batch; b++)
-                    scanForward(blk * L, b * t, t, dp, ds, wb, off, xp, dtp, aNeg, bc.data, dSk, hist, decay, yp);
+                    scanForward(blk * L, b * t, t, dp, ds, wb, off, xp, dtp, aNeg, bc.data, dSk, hist, decay, yp, docStart);
             }
             @Override void backward() {
                 for (float[] a : gbc) Arrays.fill(a, 0f);
@@ -435,7 +452,7 @@ public final class MixerOps {
             @Override void bwd(int from, int to, int th) {
                 for (int blk = from; blk < to; blk++) for (int b = 0; b < batch; b++)
                     scanBackward(blk * L, b * t, t, dp, ds, wb, off, xp, dtp, aNeg, bc.data, dSk, hist, decay, yp, gxp, gdtp,
-                            gbc[th], carries[th], gas[th], gDs[th]);
+                            gbc[th], carries[th], gas[th], gDs[th], docStart);
             }
         });
         return out;
@@ -443,17 +460,19 @@ public final class MixerOps {
 
     /** The forward scan of channels {@code [i0, i0+L)} over one sequence of {@code t} rows from {@code r0} (padded arrays). */
     private static void scanForward(int i0, int r0, int t, int dp, int ds, int wb, int off, float[] xp, float[] dtp,
-                                    float[] aNeg, float[] bcd, float[] dSk, float[] hist, float[] decay, float[] yp) {
+                                    float[] aNeg, float[] bcd, float[] dSk, float[] hist, float[] decay, float[] yp,
+                                    int[] docStart) {
         FloatVector dSkip = FloatVector.fromArray(S, dSk, i0);
         for (int s = 0; s < t; s++) {
             int r = r0 + s, bo = r * wb + off;
+            boolean restart = s == 0 || docStart != null && docStart[r] == s;
             FloatVector xv = FloatVector.fromArray(S, xp, r * dp + i0), dv = FloatVector.fromArray(S, dtp, r * dp + i0);
             FloatVector dx = dv.mul(xv), y = dSkip.mul(xv);
             for (int n = 0; n < ds; n++) {
                 int ho = (r * ds + n) * dp + i0;
                 FloatVector da = VMath.exp(dv.mul(FloatVector.fromArray(S, aNeg, n * dp + i0)));
                 FloatVector h = dx.mul(bcd[bo + n]);
-                if (s > 0) h = da.fma(FloatVector.fromArray(S, hist, ho - ds * dp), h);
+                if (!restart) h = da.fma(FloatVector.fromArray(S, hist, ho - ds * dp), h);
                 da.intoArray(decay, ho);
                 h.intoArray(hist, ho);
                 y = h.fma(FloatVector.broadcast(S, bcd[bo + ds + n]), y);
@@ -468,11 +487,13 @@ public final class MixerOps {
      */
     private static void scanBackward(int i0, int r0, int t, int dp, int ds, int wb, int off, float[] xp, float[] dtp,
                                      float[] aNeg, float[] bcd, float[] dSk, float[] hist, float[] decay, float[] gyp,
-                                     float[] gxp, float[] gdtp, float[] acc, float[] carry, float[] gA, float[] gD) {
+                                     float[] gxp, float[] gdtp, float[] acc, float[] carry, float[] gA, float[] gD,
+                                     int[] docStart) {
         Arrays.fill(carry, 0f);
         FloatVector dSkip = FloatVector.fromArray(S, dSk, i0), gDv = FloatVector.fromArray(S, gD, i0);
         for (int s = t - 1; s >= 0; s--) {
             int r = r0 + s, bo = r * wb + off, go = r * 2 * ds;
+            boolean restart = s == 0 || docStart != null && docStart[r] == s;
             FloatVector gy = FloatVector.fromArray(S, gyp, r * dp + i0);
             FloatVector xv = FloatVector.fromArray(S, xp, r * dp + i0), dv = FloatVector.fromArray(S, dtp, r * dp + i0);
             gDv = gy.fma(xv, gDv);
@@ -485,7 +506,7 @@ public final class MixerOps {
                 FloatVector gh = gy.fma(FloatVector.broadcast(S, cn), FloatVector.fromArray(S, carry, n * L));
                 acc[go + n] += gh.mul(dvx).reduceLanes(VectorOperators.ADD);                     // dB
                 FloatVector da = FloatVector.fromArray(S, decay, ho);
-                if (s > 0) {
+                if (!restart) {
                     FloatVector gdaDa = gh.mul(FloatVector.fromArray(S, hist, ho - ds * dp)).mul(da);
                     FloatVector a = FloatVector.fromArray(S, aNeg, n * dp + i0);
                     gdaDa.mul(dv).fma(a, FloatVector.fromArray(S, gA, n * dp + i0)).intoArray(gA, n * dp + i0);   // dA/daLog = A
@@ -493,7 +514,7 @@ public final class MixerOps {
                 }
                 gdt = gh.mul(xv).fma(FloatVector.broadcast(S, bn), gdt);
                 gx = gh.mul(dv).fma(FloatVector.broadcast(S, bn), gx);
-                gh.mul(da).intoArray(carry, n * L);
+                (restart ? FloatVector.zero(S) : gh.mul(da)).intoArray(carry, n * L);
             }
             gdt.add(FloatVector.fromArray(S, gdtp, r * dp + i0)).intoArray(gdtp, r * dp + i0);
             gx.add(FloatVector.fromArray(S, gxp, r * dp + i0)).intoArray(gxp, r * dp + i0);

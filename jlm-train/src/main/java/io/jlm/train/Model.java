@@ -164,32 +164,39 @@ public final class Model {
     public void zeroGrad() { for (Param p : params) p.tensor().zeroGrad(); }
 
     /** The recorded graph for a batch: fill {@code ids}/{@code targets} ({@code B*T} each) then forward/backward. */
-    public record Step(Graph graph, int batch, int[] ids, int[] targets, Tensor logits, Tensor loss) {}
+    public record Step(Graph graph, int batch, int[] ids, int[] targets, Tensor logits, Tensor loss, int[] docStart) {
+        /** Whether the graph honours {@link #docStart} (packed sequences with document masking). */
+        public boolean packed() { return docStart != null; }
+    }
 
     public Step build(Graph g, int batch) { return build(g, batch, cfg.blockSize()); }
 
+    public Step build(Graph g, int batch, int t) { return build(g, batch, t, false); }
+
     /** The graph for sequences of {@code t} tokens (any length for RoPE/ALiBi/no positions; up to the block size for learned ones). */
-    public Step build(Graph g, int batch, int t) {
+    /**
+     * With {@code packed}, every row of a sequence may hold several documents: {@code Step.docStart()[r]} (filled like the
+     * ids) is the index within its sequence where row {@code r}'s document starts; attention, positions, convolutions and
+     * recurrent states do not cross document starts (S4D/H3 layers, whose FFT convolution cannot restart, refuse).
+     */
+    public Step build(Graph g, int batch, int t, boolean packed) {
         if (t <= 0 || (t > cfg.blockSize() && (cfg.arch() == ModelConfig.Arch.GPT
                 || cfg.mixers() != null && cfg.mixers().position() == MixerConfig.Position.LEARNED)))
             throw new IllegalArgumentException("sequence length " + t + " outside [1, " + cfg.blockSize()
                     + "] for learned absolute positions");
-        if (cfg.arch() == ModelConfig.Arch.HYBRID) return buildHybrid(g, batch, t);
+        int[] ds = packed ? new int[batch * t] : null;
+        if (cfg.arch() == ModelConfig.Arch.HYBRID) return buildHybrid(g, batch, t, ds);
         int c = cfg.nEmbd(), rows = batch * t;
         int[] ids = new int[rows], targets = new int[rows];
         boolean gpt = cfg.arch() == ModelConfig.Arch.GPT;
         Tensor x = g.embedding(get("tok_embd"), ids);
-        if (gpt) {
-            int[] pos = new int[rows];
-            for (int r = 0; r < rows; r++) pos[r] = r % t;
-            x = g.add(x, g.embedding(get("pos_embd"), pos));
-        }
+        if (gpt) x = g.add(x, g.embedding(get("pos_embd"), positions(g, t, rows, ds)));
         for (int l = 0; l < cfg.nLayer(); l++) {
             String p = "blk." + l + ".";
             Tensor h = norm(g, x, p + "attn_norm");
             Tensor qkv = g.linear(h, get(p + "attn_qkv"), opt(p + "attn_qkv_b"));
-            if (!gpt) qkv = g.rope(qkv, t, cfg.headSize(), 2 * c, cfg.ropeTheta());
-            Tensor a = g.causalAttention(qkv, batch, t, cfg.nHead());
+            if (!gpt) qkv = g.rope(qkv, t, cfg.headSize(), 2 * c, cfg.ropeTheta(), 1f, ds);
+            Tensor a = g.attention(qkv, batch, t, cfg.nHead(), cfg.nHead(), 0, null, ds);
             x = g.add(x, g.linear(a, get(p + "attn_output"), opt(p + "attn_output_b")));
             h = norm(g, x, p + "ffn_norm");
             Tensor m;
@@ -200,20 +207,30 @@ public final class Model {
         x = norm(g, x, "output_norm");
         Tensor logits = g.linear(x, gpt ? get("tok_embd") : get("output"), null);
         Tensor loss = g.crossEntropy(logits, targets);
-        return new Step(g, batch, ids, targets, logits, loss);
+        return new Step(g, batch, ids, targets, logits, loss, ds);
     }
 
-    private Step buildHybrid(Graph g, int batch, int t) {
+    /** Position ids {@code r % t}, minus the document start when packed (recomputed at every forward). */
+    private static int[] positions(Graph g, int t, int rows, int[] docStart) {
+        int[] pos = new int[rows];
+        for (int r = 0; r < rows; r++) pos[r] = r % t;
+        if (docStart != null) g.add(g.new Node() {
+            @Override void forward() { for (int r = 0; r < rows; r++) pos[r] = r % t - docStart[r]; }
+            @Override void backward() {}
+        });
+        return pos;
+    }
+
+    private Step buildHybrid(Graph g, int batch, int t, int[] ds) {
         MixerConfig mx = cfg.mixers();
         MixerOps ops = new MixerOps(g);
         int d = cfg.nEmbd(), rows = batch * t, nh = cfg.nHead(), nkv = mx.nKvHead(), hs = cfg.headSize();
         int[] ids = new int[rows], targets = new int[rows];
+        if (ds != null && (mx.layers().indexOf('S') >= 0 || mx.layers().indexOf('H') >= 0))
+            throw new IllegalArgumentException("packed sequences: S4D/H3 layers (pattern '" + mx.layers()
+                    + "') cannot restart their FFT convolution at document starts; train them unpacked");
         Tensor x = g.embedding(get("tok_embd"), ids);
-        if (mx.position() == MixerConfig.Position.LEARNED) {
-            int[] pos = new int[rows];
-            for (int r = 0; r < rows; r++) pos[r] = r % t;
-            x = g.add(x, g.embedding(get("pos_embd"), pos));
-        }
+        if (mx.position() == MixerConfig.Position.LEARNED) x = g.add(x, g.embedding(get("pos_embd"), positions(g, t, rows, ds)));
         float theta = cfg.ropeTheta(), posScale = 1f;
         if (mx.scaling() == MixerConfig.Scaling.LINEAR) posScale = 1f / mx.factor();
         if (mx.scaling() == MixerConfig.Scaling.NTK) theta = (float) (theta * Math.pow(mx.factor(), hs / (hs - 2.0)));
@@ -225,21 +242,21 @@ public final class Model {
             switch (kind) {
                 case 'A', 'W' -> {
                     Tensor qkv = g.linear(u, get(p + "attn_qkv"), null);
-                    if (mx.position() == MixerConfig.Position.ROPE) qkv = g.rope(qkv, t, hs, (nh + nkv) * hs, theta, posScale);
+                    if (mx.position() == MixerConfig.Position.ROPE) qkv = g.rope(qkv, t, hs, (nh + nkv) * hs, theta, posScale, ds);
                     Tensor a = g.attention(qkv, batch, t, nh, nkv, kind == 'W' ? mx.window() : 0,
-                            mx.position() == MixerConfig.Position.ALIBI ? Graph.alibiSlopes(nh) : null);
+                            mx.position() == MixerConfig.Position.ALIBI ? Graph.alibiSlopes(nh) : null, ds);
                     y = g.linear(a, get(p + "attn_output"), null);
                 }
                 case 'F' -> y = g.linear(g.mul(g.silu(g.linear(u, get(p + "ffn_gate"), null)),
                         g.linear(u, get(p + "ffn_up"), null)), get(p + "ffn_down"), null);
                 case 'L' -> {
                     Tensor o = ops.linearAttention(g.linear(u, get(p + "attn_qkv"), null), batch, t, nh,
-                            filled(nh, 1f), true, 1f, cfg.normEps());
+                            filled(nh, 1f), true, 1f, cfg.normEps(), ds);
                     y = g.linear(o, get(p + "attn_output"), null);
                 }
                 case 'R' -> {
                     Tensor o = ops.linearAttention(g.linear(u, get(p + "attn_qkv"), null), batch, t, nh,
-                            MixerOps.retentionDecays(nh), false, (float) (1 / Math.sqrt(hs)), cfg.normEps());
+                            MixerOps.retentionDecays(nh), false, (float) (1 / Math.sqrt(hs)), cfg.normEps(), ds);
                     Tensor gate = g.silu(g.linear(u, get(p + "attn_gate"), null));
                     y = g.linear(g.mul(gate, o), get(p + "attn_output"), null);
                 }
@@ -258,10 +275,10 @@ public final class Model {
                     int di = mx.ssmInner(), dtr = mx.ssmDtRank();
                     Tensor xz = g.linear(u, get(p + "ssm_in"), null);
                     Tensor xc = g.silu(ops.causalConv(ops.sliceCols(xz, 0, di), get(p + "ssm_conv1d"),
-                            get(p + "ssm_conv1d_b"), batch, t));
+                            get(p + "ssm_conv1d_b"), batch, t, ds));
                     Tensor dbc = g.linear(xc, get(p + "ssm_x"), null);
                     Tensor dt = ops.softplus(g.linear(ops.sliceCols(dbc, 0, dtr), get(p + "ssm_dt"), get(p + "ssm_dt_b")));
-                    Tensor s = ops.selectiveScan(xc, dt, get(p + "ssm_a_log"), dbc, dtr, get(p + "ssm_d"), batch, t);
+                    Tensor s = ops.selectiveScan(xc, dt, get(p + "ssm_a_log"), dbc, dtr, get(p + "ssm_d"), batch, t, ds);
                     y = g.linear(g.mul(s, g.silu(ops.sliceCols(xz, di, di))), get(p + "ssm_out"), null);
                 }
                 default -> throw new IllegalStateException("layer letter " + kind);
@@ -271,7 +288,7 @@ public final class Model {
         x = g.rmsNorm(x, get("output_norm"), cfg.normEps());
         Tensor logits = g.linear(x, get("output"), null);
         Tensor loss = g.crossEntropy(logits, targets);
-        return new Step(g, batch, ids, targets, logits, loss);
+        return new Step(g, batch, ids, targets, logits, loss, ds);
     }
 
     private Tensor s4dKernel(MixerOps ops, String p, int t) {

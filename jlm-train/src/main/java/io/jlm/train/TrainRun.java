@@ -48,9 +48,29 @@ public final class TrainRun {
      */
     public static Result shakespeareChar(Path corpus, Path outDir, TrainConfig tc, String optimizer, ModelConfig.Arch arch,
                                          boolean resume, boolean progress, PrintStream log) throws IOException {
+        return shakespeareChar(corpus, outDir, tc, optimizer, arch == ModelConfig.Arch.GPT
+                ? vocab -> ModelConfig.gpt(vocab, 64, 4, 4, 128)
+                : vocab -> ModelConfig.llama(vocab + 3, 64, 4, 4, 128, 384), resume, progress, log);
+    }
+
+    /**
+     * The character-level recipe with a hybrid model of the same width given by a layer pattern (docs/JLM_ARCH.md),
+     * e.g. {@code MFAFMFAF}: 4 heads, 128 dims, SwiGLU 384, context 64; exported to {@code OUT/model.gguf}.
+     */
+    public static Result shakespeareCharHybrid(Path corpus, Path outDir, TrainConfig tc, String optimizer, String layers,
+                                               boolean resume, boolean progress, PrintStream log) throws IOException {
+        MixerConfig mx = MixerConfig.of(layers, 4, 128);
+        return shakespeareChar(corpus, outDir, tc, optimizer, vocab -> ModelConfig.hybrid(vocab + 3, 64, 4, 128, 384, mx),
+                resume, progress, log);
+    }
+
+    /** The recipe for the model {@code config} makes from the corpus's character count. */
+    public static Result shakespeareChar(Path corpus, Path outDir, TrainConfig tc, String optimizer,
+                                         java.util.function.IntFunction<ModelConfig> config, boolean resume,
+                                         boolean progress, PrintStream log) throws IOException {
         CharData data = CharData.load(corpus);
-        ModelConfig mc = arch == ModelConfig.Arch.GPT ? ModelConfig.gpt(data.vocab(), 64, 4, 4, 128)
-                : ModelConfig.llama(data.vocab() + 3, 64, 4, 4, 128, 384);
+        ModelConfig mc = config.apply(data.vocab());
+        ModelConfig.Arch arch = mc.arch();
         Model model = new Model(mc, tc.seed());
         try (ThreadPool pool = new ThreadPool(tc.threads())) {
             Trainer tr = new Trainer(model, tc, data.train, data.val, pool, optimizer(optimizer, model, tc, pool));
@@ -60,7 +80,8 @@ public final class TrainRun {
                 tr.load(ckpt);
                 log.printf("resumed from %s at iteration %d%n", ckpt, tr.iter());
             }
-            log.printf(arch + " %d layers, %d heads, %d dim, block %d, vocab %d: %,d parameters; batch %d, %s, %d threads%n",
+            log.printf((mc.mixers() != null ? "HYBRID " + mc.mixers().layers() : arch.toString())
+                            + " %d layers, %d heads, %d dim, block %d, vocab %d: %,d parameters; batch %d, %s, %d threads%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.blockSize(), mc.vocab(), model.parameterCount(),
                     tc.batch(), optimizer, tc.threads());
             long tokensPerStep = (long) tc.batch() * mc.blockSize();
@@ -103,9 +124,10 @@ public final class TrainRun {
             log.printf("done: %d iterations, train loss %.4f, val loss %.4f, median step %.1f ms (%,.0f tokens/s)%n",
                     tr.iter(), tl, vl, median, tokensPerStep * 1000 / median);
             LossPlot.write(csv, outDir.resolve("loss.png"), log);
-            if (arch == ModelConfig.Arch.LLAMA) {
+            if (arch != ModelConfig.Arch.GPT) {
                 Path gguf = outDir.resolve("model.gguf");
-                GgufExport.write(model, GgufExport.charVocabulary(data.chars), "shakespeare-char-llama", gguf);
+                GgufExport.writeAny(model, GgufExport.charVocabulary(data.chars),
+                        arch == ModelConfig.Arch.LLAMA ? "shakespeare-char-llama" : "shakespeare-char-" + mc.mixers().layers(), gguf);
                 log.printf("exported %s%n", gguf);
             }
             return new Result(vl, tl, median, tr.iter());

@@ -37,7 +37,7 @@ public final class Trainer {
         this.model = model; this.cfg = cfg; this.train = train; this.val = val;
         this.rng = new Rng(cfg.seed() ^ 0x5DEECE66DL);
         this.opt = opt;
-        this.step = model.build(new Graph(pool), cfg.batch());
+        this.step = model.build(new Graph(pool), cfg.batch(), model.cfg.blockSize(), train.packed());
         this.schedule = cfg.schedule();
     }
 
@@ -48,6 +48,18 @@ public final class Trainer {
     @FunctionalInterface
     public interface BatchSource {
         void fill(Rng rng, int[] ids, int[] targets);
+
+        /**
+         * Packed sources put several documents in a row and also fill {@code docStart}: for each position, the index
+         * within its sequence where its document starts (see {@link Model#build(Graph, int, int, boolean)}).
+         */
+        default void fill(Rng rng, int[] ids, int[] targets, int[] docStart) {
+            fill(rng, ids, targets);
+            java.util.Arrays.fill(docStart, 0);
+        }
+
+        /** Whether {@link #fill(Rng, int[], int[], int[])} packs documents (the trainer then records a masked graph). */
+        default boolean packed() { return false; }
     }
 
     /** Random windows of a token stream (next-token targets), as nanoGPT draws them. */
@@ -61,7 +73,7 @@ public final class Trainer {
 
     /** One optimisation step; returns the training loss of its batch. */
     public float step() {
-        train.fill(rng, step.ids(), step.targets());
+        fill(train, rng);
         Graph g = step.graph();
         g.forward();
         model.zeroGrad();
@@ -98,6 +110,11 @@ public final class Trainer {
 
     public double lr() { return schedule.lr(iter); }
 
+    private void fill(BatchSource src, Rng r) {
+        if (step.packed()) src.fill(r, step.ids(), step.targets(), step.docStart());
+        else src.fill(r, step.ids(), step.targets());
+    }
+
     /** Mean loss over {@code iters} batches drawn from {@code data} with a generator of its own (does not disturb training). */
     public double evaluate(int[] data, int iters, long seed) { return evaluate(stream(data, model.cfg.blockSize()), iters, seed); }
 
@@ -106,7 +123,7 @@ public final class Trainer {
         Rng r = new Rng(seed);
         double sum = 0;
         for (int i = 0; i < iters; i++) {
-            data.fill(r, step.ids(), step.targets());
+            fill(data, r);
             step.graph().forward();
             sum += step.loss().data[0];
         }
