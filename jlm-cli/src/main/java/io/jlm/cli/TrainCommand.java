@@ -30,6 +30,10 @@ final class TrainCommand implements Callable<Integer> {
     int evalIters;
     @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw, sophia or swan (default ${DEFAULT-VALUE})")
     String optimizer;
+    @Option(names = "--layers", description = "train a hybrid model of this layer pattern instead of the preset's "
+            + "architecture (same width: 4 heads, 128 dims, SwiGLU 384, context 64), e.g. MFAFMFAF; letters A W F L R S H M "
+            + "(docs/JLM_ARCH.md); exported to OUT/model.gguf")
+    String layers;
     @Option(names = "--no-progress", description = "log evaluations as lines instead of a progress bar") boolean noProgress;
 
     @Override
@@ -43,7 +47,8 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig tc = new TrainConfig(iters != null ? iters : d.iters(), d.batch(), d.lr(), d.minLr(), d.warmup(),
                 d.decayIters(), d.beta1(), d.beta2(), d.weightDecay(), d.gradClip(), d.evalInterval(), evalIters,
                 seed != null ? seed : d.seed(), threads != null ? threads : d.threads());
-        TrainRun.shakespeareChar(data, out, tc, optimizer, arch, resume, !noProgress, System.out);
+        if (layers != null) TrainRun.shakespeareCharHybrid(data, out, tc, optimizer, layers, resume, !noProgress, System.out);
+        else TrainRun.shakespeareChar(data, out, tc, optimizer, arch, resume, !noProgress, System.out);
         return 0;
     }
 }

@@ -142,16 +142,26 @@ class GradCheckTest {
         for (ModelConfig cfg : new ModelConfig[]{
                 new ModelConfig(ModelConfig.Arch.GPT, 11, 6, 2, 2, 8, 32, true, 1e-5f, 0f),
                 ModelConfig.llama(11, 6, 2, 2, 8, 20)}) {
-            Model model = new Model(cfg, 3);
-            for (Model.Param p : model.params()) for (int i = 0; i < p.tensor().size(); i++)
-                p.tensor().data[i] += 0.01f * (float) Math.sin(i + p.name().length());  // break symmetric init (zero biases, unit norms)
-            Random r = new Random(12);
-            List<Tensor> ps = model.params().stream().map(Model.Param::tensor).toList();
-            check(ps, g -> {
-                Model.Step s = model.build(g, 2);
-                for (int i = 0; i < s.ids().length; i++) { s.ids()[i] = r.nextInt(11); s.targets()[i] = r.nextInt(11); }
-                return s.loss();
-            }, 1e-3);   // the residual stream is small at init (std ~0.02): a larger step sees LayerNorm's curvature
+            checkWholeModel(cfg, false, null);
         }
+    }
+
+    /**
+     * Checks every parameter of a model of {@code cfg} (random tokens and targets, 2 sequences) against central
+     * differences; with {@code docStart} the graph is packed and reads those document starts.
+     */
+    static void checkWholeModel(ModelConfig cfg, boolean packed, int[] docStart) {
+        Model model = new Model(cfg, 3);
+        for (Model.Param p : model.params()) for (int i = 0; i < p.tensor().size(); i++)
+            p.tensor().data[i] += 0.01f * (float) Math.sin(i + p.name().length());  // break symmetric init (zero biases, unit norms)
+        Random r = new Random(12);
+        int v = cfg.vocab();
+        List<Tensor> ps = model.params().stream().map(Model.Param::tensor).toList();
+        check(ps, g -> {
+            Model.Step s = model.build(g, 2, cfg.blockSize(), packed);
+            for (int i = 0; i < s.ids().length; i++) { s.ids()[i] = r.nextInt(v); s.targets()[i] = r.nextInt(v); }
+            if (packed) System.arraycopy(docStart, 0, s.docStart(), 0, docStart.length);
+            return s.loss();
+        }, 1e-3);   // the residual stream is small at init (std ~0.02): a larger step sees LayerNorm's curvature
     }
 }

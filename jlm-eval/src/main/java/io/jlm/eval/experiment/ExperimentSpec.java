@@ -24,11 +24,15 @@ public record ExperimentSpec(String name, String description, long seed, ModelSp
     /** Shared sizes: width, heads, MLP width and the mixers' settings. */
     public record ModelSpec(int dim, int heads, int ffn, int window, int s4dModes, String position) {}
 
-    /** The same budget for every model: steps x batch x sequence length tokens. */
-    public record TrainSpec(int steps, int batch, double lr, double minLr, int warmup, double weightDecay, int threads) {}
+    /**
+     * The same budget for every model: steps x batch x sequence length tokens. With {@code packed}, each row holds as
+     * many examples as fit, with document masking (no attention or state across examples), instead of one padded example.
+     */
+    public record TrainSpec(int steps, int batch, double lr, double minLr, int warmup, double weightDecay, int threads,
+                            boolean packed) {}
 
-    /** One architecture: a label and its sublayer pattern (docs/JLM_ARCH.md). */
-    public record Arch(String name, String layers) {}
+    /** One architecture: a label, its sublayer pattern (docs/JLM_ARCH.md) and optionally its own positional encoding. */
+    public record Arch(String name, String layers, String position) {}
 
     /**
      * A task: training draws each sequence from one of the {@code train} parameter sets (padded to the longest);

@@ -1,0 +1,101 @@
+package io.jlm.eval.experiment;
+
+import io.jlm.tasks.MultiQueryRecall;
+import io.jlm.tasks.Task;
+import io.jlm.train.Rng;
+import io.jlm.train.Trainer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class ExperimentRunnerTest {
+
+    static final String SPEC = """
+            {
+              "name": "tiny",
+              "description": "test",
+              "seed": 3,
+              "model": {"dim": 16, "heads": 2, "ffn": 32, "window": 4, "s4dModes": 4, "position": "rope"},
+              "train": {"steps": 40, "batch": 8, "lr": 0.01, "minLr": 0.001, "warmup": 4, "weightDecay": 0.0, "threads": 2, "packed": true},
+              "models": [{"name": "attn", "layers": "AF"}, {"name": "mamba", "layers": "M"}, {"name": "retnet", "layers": "RF"}],
+              "tasks": [{"task": "copy", "train": [{"length": "4", "alphabet": "4"}],
+                         "eval": [{"length": "4", "alphabet": "4"}, {"length": "6", "alphabet": "4"}], "evalExamples": 16}],
+              "decode": {"contexts": [80, 200], "tokens": 4}
+            }
+            """;
+
+    @Test void paddedTaskBatchesScoreOnlyTheTaskPositions() {
+        List<Task> variants = List.of(new MultiQueryRecall(2, 2, 8, 8), new MultiQueryRecall(4, 4, 8, 8));
+        int t = 17;
+        int[] ids = new int[4 * t], targets = new int[4 * t];
+        Trainer.BatchSource src = ExperimentRunner.batches(variants, t);
+        src.fill(new Rng(1), ids, targets);
+        for (int row = 0; row < 4; row++) {
+            int scored = 0, last = -1;
+            for (int i = 0; i < t; i++) if (targets[row * t + i] >= 0) { scored++; last = i; }
+            assertTrue(scored == 2 || scored == 4, "row " + row + " scores " + scored + " positions");
+            for (int i = last + 2; i < t; i++) assertEquals(-1, targets[row * t + i], "padding is not scored");
+        }
+    }
+
+    @Test void packedBatchesHoldWholeExamplesWithTheirDocumentStarts() {
+        List<Task> variants = List.of(new MultiQueryRecall(2, 2, 8, 8));   // 9 tokens each
+        int t = 20;
+        int[] ids = new int[2 * t], targets = new int[2 * t], docStart = new int[2 * t];
+        Trainer.BatchSource src = ExperimentRunner.packedBatches(variants, t);
+        assertTrue(src.packed());
+        src.fill(new Rng(1), ids, targets, docStart);
+        for (int row = 0; row < 2; row++) {
+            for (int i = 0; i < 9; i++) assertEquals(0, docStart[row * t + i]);
+            for (int i = 9; i < 18; i++) assertEquals(9, docStart[row * t + i]);
+            assertEquals(8 + 8, ids[row * t + 13], "second example's separator");
+            for (int i = 18; i < t; i++) assertEquals(-1, targets[row * t + i]);
+        }
+    }
+
+    @Test void runsTrainsScoresTimesAndWritesTheReport(@TempDir Path dir) throws Exception {
+        Path spec = dir.resolve("tiny.json");
+        Files.writeString(spec, SPEC);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        ExperimentRunner.Result res = new ExperimentRunner(ExperimentSpec.read(spec), new PrintStream(log, true))
+                .run(dir.resolve("out"), "jlm experiment run tiny.json");
+        assertEquals(3, res.runs().size());
+        for (ExperimentRunner.Run r : res.runs()) {
+            assertTrue(r.loss()[r.loss().length - 1] < r.loss()[0], r.model() + " loss did not drop");
+            assertArrayEquals(new int[]{9, 13}, r.evalLengths());
+            for (double a : r.accuracy()) assertTrue(a >= 0 && a <= 1, "accuracy " + a);
+        }
+        assertEquals(3, res.decodes().size());
+        ExperimentRunner.Decode mamba = res.decodes().get(1), attn = res.decodes().get(0);
+        assertEquals(mamba.stateBytes()[0], mamba.stateBytes()[1], "SSM state does not grow with context");
+        assertTrue(attn.stateBytes()[1] > attn.stateBytes()[0], "attention KV grows with context");
+        String report = Files.readString(dir.resolve("out/report.md"));
+        assertTrue(report.contains("| attn |") && report.contains("acc @13") && report.contains("tok/s @200"), report);
+        for (String f : new String[]{"copy-loss.png", "copy-accuracy.png", "decode.png", "loss.csv", "decode.csv", "copy-accuracy.csv"})
+            assertTrue(Files.size(dir.resolve("out").resolve(f)) > 0, f);
+    }
+
+    @Test void badSpecsNameTheFileAndTheField(@TempDir Path dir) throws Exception {
+        Path spec = dir.resolve("bad.json");
+        Files.writeString(spec, SPEC.replace("\"steps\": 40", "\"steps\": 0"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("bad.json") && e.getMessage().contains("steps"), e.getMessage());
+        Files.writeString(spec, SPEC.replace("\"seed\": 3,", "\"seed\": 3, \"sede\": 1,"));
+        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("sede"), e.getMessage());
+        Files.writeString(spec, SPEC.replace("\"seed\": 3,", ""));
+        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("seed"), e.getMessage());
+        Files.writeString(spec, "{ not json");
+        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(dir.resolve("missing.json")));
+    }
+}
