@@ -128,7 +128,7 @@ public final class ExperimentRunner {
         TrainConfig tc = new TrainConfig(tr.steps(), tr.batch(), tr.lr(), tr.minLr() > 0 ? tr.minLr() : tr.lr() / 10,
                 tr.warmup(), tr.steps(), 0.9, 0.99, tr.weightDecay(), 1.0, tr.steps(), 1, spec.seed(), pool.threads());
         Model model = new Model(mc, spec.seed());
-        Trainer trainer = new Trainer(model, tc, tr.packed() ? packedBatches(trainTasks, t) : batches(trainTasks, t), null, pool,
+        Trainer trainer = new Trainer(model, tc, tr.isPacked() ? packedBatches(trainTasks, t) : batches(trainTasks, t), null, pool,
                 new AdamW(model.params(), tc.beta1(), tc.beta2(), 1e-8, tc.weightDecay()));
         log.printf("%s / %s (%s): %,d parameters, %d steps of %d x %d tokens%n", ts.task(), arch.name(), arch.layers(),
                 model.parameterCount(), tr.steps(), tr.batch(), t);
@@ -260,7 +260,7 @@ public final class ExperimentRunner {
                         + "%d steps of batch %d%s, seed %d. Accuracy: fraction of scored tokens predicted exactly (argmax), "
                         + "on fresh examples.%n%n", ms.dim(), ms.heads(), ms.ffn(), ms.window(), ms.s4dModes(),
                 ms.position() == null ? "rope" : ms.position(), tr.lr(), tr.steps(), tr.batch(),
-                tr.packed() ? " (packed sequences, document masking)" : "", spec.seed()));
+                tr.isPacked() ? " (packed sequences, document masking)" : "", spec.seed()));
         md.append("| model | layers | positions |\n|---|---|---|\n");
         for (ExperimentSpec.Arch a : spec.models())
             md.append("| ").append(a.name()).append(" | `").append(a.layers()).append("` | ")

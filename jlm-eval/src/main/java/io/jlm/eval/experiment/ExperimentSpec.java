@@ -29,7 +29,10 @@ public record ExperimentSpec(String name, String description, long seed, ModelSp
      * many examples as fit, with document masking (no attention or state across examples), instead of one padded example.
      */
     public record TrainSpec(int steps, int batch, double lr, double minLr, int warmup, double weightDecay, int threads,
-                            boolean packed) {}
+                            Boolean packed) {
+        /** {@code packed} is optional (default false). */
+        public boolean isPacked() { return packed != null && packed; }
+    }
 
     /** One architecture: a label, its sublayer pattern (docs/JLM_ARCH.md) and optionally its own positional encoding. */
     public record Arch(String name, String layers, String position) {}
