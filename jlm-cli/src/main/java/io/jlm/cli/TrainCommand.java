@@ -14,7 +14,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--preset", defaultValue = "shakespeare-char",
             description = "training recipe; 'shakespeare-char' = nanoGPT's CPU baseline (char-level GPT, 4 layers, 4 heads, dim 128, block 64, batch 12);"
-                    + " 'shakespeare-char-llama' = the same size as a llama model, exported to OUT/model.gguf")
+                    + " 'shakespeare-char-llama' = the same size as a llama model, exported to OUT/model.gguf;"
+                    + " 'passkey-char' = a char-level llama (4 layers, 64 dims, context 256) trained to answer the passkey prompts"
+                    + " of 'jlm eval longctx' (OUT/model.gguf)")
     String preset;
 
     @Option(names = "--data", defaultValue = "../shared/corpora/tinyshakespeare.txt", description = "training text (default ${DEFAULT-VALUE})")
@@ -38,10 +40,15 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (preset.equals("passkey-char")) {
+            io.jlm.eval.PasskeyTraining.run(out, iters != null ? iters : 1500, 256, threads != null ? threads
+                    : Runtime.getRuntime().availableProcessors(), seed != null ? seed : 1337, System.out);
+            return 0;
+        }
         io.jlm.train.ModelConfig.Arch arch = switch (preset) {
             case "shakespeare-char" -> io.jlm.train.ModelConfig.Arch.GPT;
             case "shakespeare-char-llama" -> io.jlm.train.ModelConfig.Arch.LLAMA;
-            default -> throw new IllegalArgumentException("unknown preset '" + preset + "' (known: shakespeare-char, shakespeare-char-llama)");
+            default -> throw new IllegalArgumentException("unknown preset '" + preset + "' (known: shakespeare-char, shakespeare-char-llama, passkey-char)");
         };
         TrainConfig d = TrainConfig.shakespeareChar();
         TrainConfig tc = new TrainConfig(iters != null ? iters : d.iters(), d.batch(), d.lr(), d.minLr(), d.warmup(),

@@ -15,11 +15,19 @@ import java.util.Random;
 public final class Passkey {
     static final String FILLER = " The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.";
     static final String QUESTION = " What is the pass key? The pass key is";
+    /** The fixed text of the needle (around the key). */
+    static final String NEEDLE_PARTS = " The pass key is . Remember it.  is the pass key.";
 
     /** A prompt and its expected continuation. */
     public record Case(int[] prompt, int[] answer, String key) {}
 
     private Passkey() {}
+
+    /** The shortest prompt {@link #make} can build with this tokenizer (no filler). */
+    public static int minimumLength(Tokenizer tok) {
+        return tok.encode("", true, false).length + tok.encode(" The pass key is 12345. Remember it. 12345 is the pass key.").length
+                + tok.encode(QUESTION).length;
+    }
 
     /** A case of exactly {@code length} prompt tokens (BOS included when the vocabulary adds one). */
     public static Case make(Tokenizer tok, int length, Random random) {

@@ -58,6 +58,15 @@ public final class GgufExport {
         w.write(out);
     }
 
+    /** A GGUF holding only the tokenizer of a {@link #charVocabulary} (to tokenize data before a model exists). */
+    public static void writeTokenizer(String[] tokens, Path out) throws IOException {
+        GGUFWriter w = new GGUFWriter();
+        w.putString("general.architecture", "llama");
+        w.putString("general.name", "char-vocabulary");
+        tokenizer(w, tokens);
+        w.write(out);
+    }
+
     /** The llama (SentencePiece-style) tokenizer keys for a {@link #charVocabulary}. */
     private static void tokenizer(GGUFWriter w, String[] tokens) {
         int n = tokens.length;

@@ -1,7 +1,6 @@
 package io.jlm.train;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.util.Arrays;
 
@@ -411,7 +410,9 @@ public final class MixerOps {
         float[] hist = new float[rows * ds * dp], decay = new float[rows * ds * dp], aNeg = new float[ds * dp],
                 xp = new float[rows * dp], dtp = new float[rows * dp], yp = new float[rows * dp], dSk = new float[dp],
                 gxp = new float[rows * dp], gdtp = new float[rows * dp];
-        float[][] gbc = new float[threads][rows * 2 * ds], carries = new float[threads][ds * L],
+        // dB, dC: per thread, per (row, state) one vector of lane partial sums, reduced in a fixed order afterwards
+        // (reduceLanes may associate differently in interpreted and compiled code, which would break reproducibility)
+        float[][] gbc = new float[threads][rows * 2 * ds * L], carries = new float[threads][ds * L],
                 gas = new float[threads][ds * dp], gDs = new float[threads][dp];
         g.add(g.new Node() {
             @Override int work() { return blocks; }
@@ -440,7 +441,11 @@ public final class MixerOps {
                 Arrays.fill(gdtp, 0f);
                 super.backward();
                 for (int r = 0; r < rows; r++) {
-                    if (bc.grad != null) for (float[] a : gbc) axpy(1f, a, r * 2 * ds, bc.grad, r * wb + off, 2 * ds);
+                    if (bc.grad != null) for (float[] a : gbc) for (int k = 0; k < 2 * ds; k++) {
+                    float sum = 0f;
+                    for (int lane = 0, o = (r * 2 * ds + k) * L; lane < L; lane++) sum += a[o + lane];
+                    bc.grad[r * wb + off + k] += sum;
+                }
                     if (x.grad != null) axpy(1f, gxp, r * dp, x.grad, r * di, di);
                     if (dt.grad != null) axpy(1f, gdtp, r * dp, dt.grad, r * di, di);
                 }
@@ -483,7 +488,7 @@ public final class MixerOps {
 
     /**
      * The reverse scan of channels {@code [i0, i0+L)} over one sequence: reads dy from {@code gyp}, adds dx and ddt into
-     * {@code gxp}/{@code gdtp}, dB/dC into {@code acc [row][2 ds]}, d aLog (times A) into {@code gA [n][dp]}, dD into {@code gD}.
+     * {@code gxp}/{@code gdtp}, dB/dC lane sums into {@code acc [row][2 ds][L]}, d aLog (times A) into {@code gA [n][dp]}, dD into {@code gD}.
      */
     private static void scanBackward(int i0, int r0, int t, int dp, int ds, int wb, int off, float[] xp, float[] dtp,
                                      float[] aNeg, float[] bcd, float[] dSk, float[] hist, float[] decay, float[] gyp,
@@ -502,9 +507,10 @@ public final class MixerOps {
                 int ho = (r * ds + n) * dp + i0;
                 float bn = bcd[bo + n], cn = bcd[bo + ds + n];
                 FloatVector h = FloatVector.fromArray(S, hist, ho);
-                acc[go + ds + n] += gy.mul(h).reduceLanes(VectorOperators.ADD);                   // dC
+                int co = (go + ds + n) * L, bo2 = (go + n) * L;
+                gy.fma(h, FloatVector.fromArray(S, acc, co)).intoArray(acc, co);                    // dC lanes
                 FloatVector gh = gy.fma(FloatVector.broadcast(S, cn), FloatVector.fromArray(S, carry, n * L));
-                acc[go + n] += gh.mul(dvx).reduceLanes(VectorOperators.ADD);                     // dB
+                gh.fma(dvx, FloatVector.fromArray(S, acc, bo2)).intoArray(acc, bo2);                // dB lanes
                 FloatVector da = FloatVector.fromArray(S, decay, ho);
                 if (!restart) {
                     FloatVector gdaDa = gh.mul(FloatVector.fromArray(S, hist, ho - ds * dp)).mul(da);

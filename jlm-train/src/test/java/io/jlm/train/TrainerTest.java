@@ -138,6 +138,19 @@ class TrainerTest {
         assertNotEquals(full.model.params().get(0).tensor().data[0], first.model.params().get(0).tensor().data[0]);
     }
 
+    @Test void hybridTrainingIsDeterministic() {
+        CharData d = new CharData(TEXT);
+        ModelConfig mc = ModelConfig.hybrid(d.vocab(), 16, 2, 16, 24, MixerConfig.of("AFLRSHMW", 2, 16).withWindow(4)
+                .withSsm(4, 3, 32, 3, 8, 2));
+        Trainer[] runs = new Trainer[2];
+        for (int run = 0; run < 2; run++) {
+            TrainConfig tc = tiny(12);
+            runs[run] = new Trainer(new Model(mc, tc.seed()), tc, d.train, d.val, POOL);
+            for (int i = 0; i < 12; i++) runs[run].step();
+        }
+        assertSameWeights(runs[0], runs[1]);
+    }
+
     @Test void checkpointOfOtherModelIsRejected(@TempDir Path dir) throws Exception {
         Trainer a = trainer(ModelConfig.Arch.GPT, tiny(2));
         a.save(dir.resolve("c"));
