@@ -72,7 +72,9 @@ class LlamaBehaviourTest {
     /**
      * One batched prefill gives the same logits as feeding the tokens one by one, and as two smaller batches.
      * With an F32 cache within 1e-4 (only the summation order of matvec and matmul kernels differs); with the
-     * F16 cache an ulp-level difference can flip the F16 rounding of a cached value, so the bound there is 2e-3.
+     * F16 cache an ulp-level difference can flip the F16 rounding of a cached value (one F16 ulp is ~5e-4 relative) and
+     * the flips compound over layers and positions; 2e-3 was seen exceeded (2.8e-3 on stories260K at position 18 when the
+     * JIT compiled the kernels at a different moment), so the bound there is 1e-2.
      */
     @Test
     void batchedPrefillEqualsTokenByToken() throws IOException {
@@ -81,7 +83,7 @@ class LlamaBehaviourTest {
             try (LanguageModel lm = Models.load(model, POOL)) {
                 TransformerModel m = (TransformerModel) lm;
                 for (GGMLType cacheType : new GGMLType[]{GGMLType.F32, GGMLType.F16}) {
-                    double tol = cacheType == GGMLType.F32 ? 1e-4 : 2e-3;
+                    double tol = cacheType == GGMLType.F32 ? 1e-4 : 1e-2;
                     String what = name + " (" + cacheType + " cache)";
                     int v = m.config().vocabSize();
                     ModelState batched = m.newState(64, cacheType);
