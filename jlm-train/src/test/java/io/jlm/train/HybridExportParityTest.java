@@ -32,6 +32,13 @@ class HybridExportParityTest {
         check(pattern, mixers(pattern), dir);
     }
 
+    /** RoPE position interpolation and NTK scaling: the trainer's scaled RoPE equals the engine's. */
+    @ParameterizedTest
+    @ValueSource(strings = {"LINEAR", "NTK"})
+    void ropeScalingMatchesEngine(String scaling, @TempDir Path dir) throws Exception {
+        check("AFAF", mixers("AFAF").withScaling(MixerConfig.Scaling.valueOf(scaling), 4f), dir);
+    }
+
     static void check(String pattern, MixerConfig mx, Path dir) throws Exception {
         CharData data = new CharData(TrainerTest.TEXT);
         int t = 16;
