@@ -44,16 +44,10 @@ public final class GgufExport {
         w.putU32(a + ".rope.dimension_count", c.headSize());
         for (int l = 0; l < c.nLayer(); l++) {
             String p = "blk." + l + ".";
-            float[] qkv = model.get(p + "attn_qkv").data;
-            w.addTensor(p + "attn_norm.weight", new long[]{d}, model.get(p + "attn_norm").data.clone());
-            matrix(w, p + "attn_q.weight", Arrays.copyOfRange(qkv, 0, d * d), d, d);
-            matrix(w, p + "attn_k.weight", Arrays.copyOfRange(qkv, d * d, 2 * d * d), d, d);
-            matrix(w, p + "attn_v.weight", Arrays.copyOfRange(qkv, 2 * d * d, 3 * d * d), d, d);
-            matrix(w, p + "attn_output.weight", model.get(p + "attn_output").data, d, d);
-            w.addTensor(p + "ffn_norm.weight", new long[]{d}, model.get(p + "ffn_norm").data.clone());
-            matrix(w, p + "ffn_gate.weight", model.get(p + "ffn_gate").data, c.ffn(), d);
-            matrix(w, p + "ffn_up.weight", model.get(p + "ffn_up").data, c.ffn(), d);
-            matrix(w, p + "ffn_down.weight", model.get(p + "ffn_down").data, d, c.ffn());
+            vector(w, p + "attn_norm.weight", model.get(p + "attn_norm"));
+            attention(w, model, p, d, d);
+            vector(w, p + "ffn_norm.weight", model.get(p + "ffn_norm"));
+            swiglu(w, model, p);
         }
         w.write(out);
     }
@@ -113,7 +107,7 @@ public final class GgufExport {
         tokenizer(w, tokens);
         int d = c.nEmbd();
         matrix(w, "token_embd.weight", model.get("tok_embd").data, c.vocab(), d);
-        w.addTensor("output_norm.weight", new long[]{d}, model.get("output_norm").data.clone());
+        vector(w, "output_norm.weight", model.get("output_norm"));
         matrix(w, "output.weight", model.get("output").data, c.vocab(), d);
         return w;
     }
@@ -156,9 +150,9 @@ public final class GgufExport {
         MixerConfig mx = c.mixers();
         String a = "jlm";
         GGUFWriter w = header(model, tokens, name, a);
-        int d = c.nEmbd(), nh = c.nHead(), nkv = mx.nKvHead(), hs = c.headSize(), f = c.ffn();
+        int d = c.nEmbd(), nh = c.nHead(), nkv = mx.nKvHead(), hs = c.headSize();
         w.putString(a + ".layers", mx.layers());
-        w.putU32(a + ".feed_forward_length", f);
+        w.putU32(a + ".feed_forward_length", c.ffn());
         w.putU32(a + ".attention.head_count", nh);
         w.putU32(a + ".attention.head_count_kv", nkv);
         w.putU32(a + ".attention.sliding_window", mx.window());
@@ -181,23 +175,15 @@ public final class GgufExport {
             char kind = pat.charAt(l);
             switch (kind) {
                 case 'A', 'W', 'L', 'R', 'H' -> {
-                    int qRows = kind == 'A' || kind == 'W' ? nh * hs : d, kvRows = kind == 'A' || kind == 'W' ? nkv * hs : d;
-                    float[] qkv = model.get(p + "attn_qkv").data;
-                    matrix(w, p + "attn_q.weight", Arrays.copyOfRange(qkv, 0, qRows * d), qRows, d);
-                    matrix(w, p + "attn_k.weight", Arrays.copyOfRange(qkv, qRows * d, (qRows + kvRows) * d), kvRows, d);
-                    matrix(w, p + "attn_v.weight", Arrays.copyOfRange(qkv, (qRows + kvRows) * d, (qRows + 2 * kvRows) * d), kvRows, d);
-                    matrix(w, p + "attn_output.weight", model.get(p + "attn_output").data, d, qRows);
+                    boolean softmax = kind == 'A' || kind == 'W';
+                    attention(w, model, p, softmax ? nh * hs : d, softmax ? nkv * hs : d);
                     if (kind == 'R') matrix(w, p + "attn_gate.weight", model.get(p + "attn_gate").data, d, d);
                     if (kind == 'H') {
                         matrix(w, p + "h3_shift.weight", model.get(p + "h3_shift").data, d, mx.h3Shift());
                         s4dTensors(w, model, p, mx.s4dModes());
                     }
                 }
-                case 'F' -> {
-                    matrix(w, p + "ffn_gate.weight", model.get(p + "ffn_gate").data, f, d);
-                    matrix(w, p + "ffn_up.weight", model.get(p + "ffn_up").data, f, d);
-                    matrix(w, p + "ffn_down.weight", model.get(p + "ffn_down").data, d, f);
-                }
+                case 'F' -> swiglu(w, model, p);
                 case 'S' -> {
                     s4dTensors(w, model, p, mx.s4dModes());
                     matrix(w, p + "s4d_out.weight", model.get(p + "s4d_out").data, d, d);
@@ -207,6 +193,23 @@ public final class GgufExport {
             }
         }
         w.write(out);
+    }
+
+    /** {@code attn_q/k/v} split from the fused training weight ({@code qRows} + 2 {@code kvRows} rows), and {@code attn_output}. */
+    private static void attention(GGUFWriter w, Model model, String p, int qRows, int kvRows) {
+        int d = model.cfg.nEmbd();
+        float[] qkv = model.get(p + "attn_qkv").data;
+        matrix(w, p + "attn_q.weight", Arrays.copyOfRange(qkv, 0, qRows * d), qRows, d);
+        matrix(w, p + "attn_k.weight", Arrays.copyOfRange(qkv, qRows * d, (qRows + kvRows) * d), kvRows, d);
+        matrix(w, p + "attn_v.weight", Arrays.copyOfRange(qkv, (qRows + kvRows) * d, (qRows + 2 * kvRows) * d), kvRows, d);
+        matrix(w, p + "attn_output.weight", model.get(p + "attn_output").data, d, qRows);
+    }
+
+    private static void swiglu(GGUFWriter w, Model model, String p) {
+        int d = model.cfg.nEmbd(), f = model.cfg.ffn();
+        matrix(w, p + "ffn_gate.weight", model.get(p + "ffn_gate").data, f, d);
+        matrix(w, p + "ffn_up.weight", model.get(p + "ffn_up").data, f, d);
+        matrix(w, p + "ffn_down.weight", model.get(p + "ffn_down").data, d, f);
     }
 
     private static void s4dTensors(GGUFWriter w, Model model, String p, int n) {

@@ -44,9 +44,6 @@ public record MixerConfig(String layers, int nKvHead, int window, Position posit
                 Math.max(1, (d + 15) / 16));
     }
 
-    public MixerConfig withLayers(String l) {
-        return new MixerConfig(l, nKvHead, window, position, scaling, factor, s4dModes, h3Shift, ssmInner, ssmConv, ssmState, ssmDtRank);
-    }
     public MixerConfig withPosition(Position p) {
         return new MixerConfig(layers, nKvHead, window, p, scaling, factor, s4dModes, h3Shift, ssmInner, ssmConv, ssmState, ssmDtRank);
     }

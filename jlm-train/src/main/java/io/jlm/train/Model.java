@@ -171,11 +171,11 @@ public final class Model {
 
     public Step build(Graph g, int batch) { return build(g, batch, cfg.blockSize()); }
 
+    /** The graph for sequences of {@code t} tokens (any length for RoPE/ALiBi/no positions; up to the block size for learned ones). */
     public Step build(Graph g, int batch, int t) { return build(g, batch, t, false); }
 
-    /** The graph for sequences of {@code t} tokens (any length for RoPE/ALiBi/no positions; up to the block size for learned ones). */
     /**
-     * With {@code packed}, every row of a sequence may hold several documents: {@code Step.docStart()[r]} (filled like the
+     * As {@link #build(Graph, int, int)}; with {@code packed}, every row of a sequence may hold several documents: {@code Step.docStart()[r]} (filled like the
      * ids) is the index within its sequence where row {@code r}'s document starts; attention, positions, convolutions and
      * recurrent states do not cross document starts (S4D/H3 layers, whose FFT convolution cannot restart, refuse).
      */

@@ -121,8 +121,7 @@ public final class ExperimentRunner {
         MixerConfig mx = MixerConfig.of(arch.layers(), ms.heads(), ms.dim());
         if (ms.window() > 0) mx = mx.withWindow(ms.window());
         if (ms.s4dModes() > 0) mx = mx.withSsm(ms.s4dModes(), mx.h3Shift(), mx.ssmInner(), mx.ssmConv(), mx.ssmState(), mx.ssmDtRank());
-        String position = arch.position() != null ? arch.position() : ms.position();
-        if (position != null) mx = mx.withPosition(position(position));
+        mx = mx.withPosition(position(positionOf(arch)));
         ModelConfig mc = ModelConfig.hybrid(vocab, t, ms.heads(), ms.dim(), ms.ffn(), mx);
         ExperimentSpec.TrainSpec tr = spec.train();
         TrainConfig tc = new TrainConfig(tr.steps(), tr.batch(), tr.lr(), tr.minLr() > 0 ? tr.minLr() : tr.lr() / 10,
@@ -156,6 +155,11 @@ public final class ExperimentRunner {
         for (int i = 0; i < vocab; i++) vocabTokens[i] = "<t" + i + ">";
         GgufExport.writeAny(model, vocabTokens, ts.task() + "-" + arch.name(), gguf);
         return new Run(arch.name(), ts.task(), model.parameterCount(), tokens, loss, lengths, acc, secs, gguf, mx.position());
+    }
+
+    /** The positional encoding of {@code arch}: its own, else the spec's, else RoPE. */
+    private String positionOf(ExperimentSpec.Arch arch) {
+        return arch.position() != null ? arch.position() : spec.model().position() != null ? spec.model().position() : "rope";
     }
 
     private static MixerConfig.Position position(String name) {
@@ -205,7 +209,7 @@ public final class ExperimentRunner {
 
     private Decode decode(Run r, ThreadPool pool) throws IOException {
         ExperimentSpec.DecodeSpec ds = spec.decode();
-        int n = ds.contexts().size(), gen = Math.max(1, ds.tokens());
+        int n = ds.contexts().size(), round = Math.max(1, ds.tokens() / 4);   // 4 timed rounds of `round` tokens
         int[] ctx = new int[n];
         double[] tps = new double[n];
         long[] bytes = new long[n];
@@ -218,17 +222,17 @@ public final class ExperimentRunner {
             for (int g = 0; g < warm.capacity(); g++) { one[0] = rng.nextInt(vocab); lm.forward(warm, one, false); }   // JIT warm-up
             for (int i = 0; i < n; i++) {
                 ctx[i] = ds.contexts().get(i);
-                if (r.position() == MixerConfig.Position.LEARNED && ctx[i] + gen + 1 > lm.config().contextLength()) {
+                int capacity = ctx[i] + 4 * round + 1;
+                if (r.position() == MixerConfig.Position.LEARNED && capacity > lm.config().contextLength()) {
                     tps[i] = Double.NaN; bytes[i] = -1;
                     continue;
                 }
-                ModelState st = lm.newState(ctx[i] + 4 * Math.max(1, gen / 4) + 1);
+                ModelState st = lm.newState(capacity);
                 int[] prompt = new int[ctx[i]];
                 for (int j = 0; j < prompt.length; j++) prompt[j] = rng.nextInt(vocab);
                 for (int s = 0; s < prompt.length; s += 512)
                     lm.forward(st, java.util.Arrays.copyOfRange(prompt, s, Math.min(prompt.length, s + 512)), false);
-                double best = 0;                 // the fastest of 4 rounds of gen/4 tokens (least disturbed by other load)
-                int round = Math.max(1, gen / 4);
+                double best = 0;                 // the fastest of the rounds (least disturbed by other load)
                 for (int k = 0; k < 4; k++) {
                     long t0 = System.nanoTime();
                     for (int g = 0; g < round; g++) {
@@ -264,7 +268,7 @@ public final class ExperimentRunner {
         md.append("| model | layers | positions |\n|---|---|---|\n");
         for (ExperimentSpec.Arch a : spec.models())
             md.append("| ").append(a.name()).append(" | `").append(a.layers()).append("` | ")
-                    .append(a.position() != null ? a.position() : ms.position() == null ? "rope" : ms.position()).append(" |\n");
+                    .append(positionOf(a)).append(" |\n");
         md.append("\n");
         for (ExperimentSpec.TaskSpec ts : spec.tasks()) {
             List<Run> rs = res.runs().stream().filter(r -> r.task().equals(ts.task())).toList();
@@ -283,14 +287,9 @@ public final class ExperimentRunner {
                 for (double a : r.accuracy()) md.append(Double.isNaN(a) ? " n/a |" : String.format(" %.3f |", a));
                 md.append("\n");
                 lossSeries.put(r.model(), thin(r.tokens(), r.loss(), 200));
-                int k = 0;
-                for (double a : r.accuracy()) if (!Double.isNaN(a)) k++;
-                double[] x = new double[k], y = new double[k];
-                for (int i = 0, j = 0; i < r.evalLengths().length; i++) {
+                for (int i = 0; i < r.evalLengths().length; i++)
                     csv.append(String.format("%s,%d,%.4f%n", r.model(), r.evalLengths()[i], r.accuracy()[i]));
-                    if (!Double.isNaN(r.accuracy()[i])) { x[j] = r.evalLengths()[i]; y[j++] = r.accuracy()[i]; }
-                }
-                accSeries.put(r.model(), new double[][]{x, y});
+                accSeries.put(r.model(), measured(r.evalLengths(), r.accuracy()));
             }
             Files.writeString(dir.resolve(ts.task() + "-accuracy.csv"), csv.toString());
             Plots.line(dir.resolve(ts.task() + "-loss.png"), ts.task() + ": training loss (smoothed)", "tokens", "loss", lossSeries, false, true);
@@ -318,12 +317,9 @@ public final class ExperimentRunner {
                 for (double v : d.tokensPerSecond()) md.append(Double.isNaN(v) ? " n/a |" : String.format(" %.0f |", v));
                 for (long b : d.stateBytes()) md.append(b < 0 ? " n/a |" : String.format(" %,.0f |", b / 1024.0));
                 md.append("\n");
-                List<double[]> pts = new ArrayList<>();
-                for (int i = 0; i < d.contexts().length; i++) {
+                for (int i = 0; i < d.contexts().length; i++)
                     csv.append(String.format("%s,%d,%.1f,%d%n", d.model(), d.contexts()[i], d.tokensPerSecond()[i], d.stateBytes()[i]));
-                    if (!Double.isNaN(d.tokensPerSecond()[i])) pts.add(new double[]{d.contexts()[i], d.tokensPerSecond()[i]});
-                }
-                sp.put(d.model(), new double[][]{pts.stream().mapToDouble(p -> p[0]).toArray(), pts.stream().mapToDouble(p -> p[1]).toArray()});
+                sp.put(d.model(), measured(d.contexts(), d.tokensPerSecond()));
             }
             Files.writeString(dir.resolve("decode.csv"), csv.toString());
             Plots.line(dir.resolve("decode.png"), "decode tokens/s vs context", "context (tokens)", "tokens/s", sp, true, true);
@@ -337,6 +333,14 @@ public final class ExperimentRunner {
         }
         Files.writeString(dir.resolve("loss.csv"), loss.toString());
         log.printf("wrote %s%n", dir.resolve("report.md"));
+    }
+
+    /** The points {@code (x[i], y[i])} of a plot series whose {@code y} was measured (not NaN: n/a). */
+    private static double[][] measured(int[] x, double[] y) {
+        int[] keep = java.util.stream.IntStream.range(0, x.length).filter(i -> !Double.isNaN(y[i])).toArray();
+        double[] xs = new double[keep.length], ys = new double[keep.length];
+        for (int i = 0; i < keep.length; i++) { xs[i] = x[keep[i]]; ys[i] = y[keep[i]]; }
+        return new double[][]{xs, ys};
     }
 
     /** At most {@code n} evenly spaced points of a curve (always keeping the last). */

@@ -83,26 +83,17 @@ public final class KvLayerState implements LayerState {
         for (int h = 0; h < nh; h++) {
             int qo = h * hs, ko = (h / group) * hs;
             float slope = slopes == null ? 0f : slopes[h];
-            float max = Float.NEGATIVE_INFINITY;
             for (int i = 0; i < n; i++) {
                 int j = first + i;
                 int base = (j % slots) * kvDim + ko;
                 float dot = 0f;
                 for (int e = 0; e < hs; e++) dot += q[qo + e] * keys[base + e];
-                float sc = dot * scale - slope * (pos - j);
-                att[i] = sc;
-                if (sc > max) max = sc;
+                att[i] = dot * scale - slope * (pos - j);
             }
-            float sum = 0f;
-            for (int i = 0; i < n; i++) {
-                float e = (float) Math.exp(att[i] - max);
-                att[i] = e;
-                sum += e;
-            }
-            float inv = 1f / sum;
+            AttentionKernels.softmax(att, n, 1f, 0f);
             Arrays.fill(o, qo, qo + hs, 0f);
             for (int i = 0; i < n; i++) {
-                AttentionKernels.axpy(o, qo, att[i] * inv, values, ((first + i) % slots) * kvDim + ko, hs);
+                AttentionKernels.axpy(o, qo, att[i], values, ((first + i) % slots) * kvDim + ko, hs);
             }
         }
         w.o().matvec(o, out, pool);
