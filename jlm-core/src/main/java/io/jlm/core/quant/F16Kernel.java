@@ -13,9 +13,12 @@ import java.nio.ByteOrder;
 
 /**
  * Kernel for {@link GGMLType#F16}: little-endian IEEE binary16 rows. The vector paths convert half to float
- * with integer operations (exact for all 65536 inputs including subnormals, infinities and NaN payloads):
- * normal numbers rebias the exponent (+112), Inf/NaN get exponent 255, subnormals are computed as
- * mantissa * 2^-24 (no denormal float arithmetic).
+ * in four integer/float operations, exact for all 65536 inputs: the sign-extended half shifted left by 13
+ * and masked with {@code 0x8FFFE000} puts the sign in bit 31 and exponent+mantissa in bits 27..13, i.e. a
+ * float whose exponent is 112 too small (a float subnormal for half subnormals); one multiplication by
+ * 2^112 rebiases it exactly (a power-of-two scaling of a subnormal is exact). Half Inf/NaN (exponent 31)
+ * would come out finite, so lanes with that exponent get float exponent 255 or-ed in (a masked OR; the
+ * mantissa, i.e. a NaN payload, is kept as {@link Float#float16ToFloat} keeps it).
  */
 public final class F16Kernel implements WeightKernel {
     public static final F16Kernel INSTANCE = new F16Kernel();
@@ -26,7 +29,11 @@ public final class F16Kernel implements WeightKernel {
     private static final VectorSpecies<Integer> I = VEC ? VectorSpecies.of(int.class, F.vectorShape()) : null;
     private static final VectorSpecies<Short> S = VEC ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int REBIAS = 112 << 23;
+    /** Keeps sign (bit 31) and the 15 exponent+mantissa bits (27..13) of a half shifted left by 13. */
+    private static final int KEEP = 0x8FFFE000;
+    /** Half exponent 31 (Inf/NaN) as it lands after the shift. */
+    private static final int EXP31 = 0x0F800000;
+    private static final int FLOAT_EXP = 0x7f800000;
 
     private F16Kernel() {}
 
@@ -36,14 +43,11 @@ public final class F16Kernel implements WeightKernel {
         int i = 0;
         if (VEC) {
             for (; i <= n - L; i += L) {
-                IntVector hi = (IntVector) ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE)
-                        .convertShape(VectorOperators.S2I, I, 0);
-                IntVector em = hi.and(0x7fff);
-                IntVector bits = em.lanewise(VectorOperators.LSHL, 13).add(REBIAS);
-                bits = bits.add(REBIAS, em.compare(VectorOperators.GE, 0x7c00));
-                IntVector sub = ((FloatVector) em.convert(VectorOperators.I2F, 0)).mul(0x1p-24f).reinterpretAsInts();
-                bits = bits.blend(sub, em.compare(VectorOperators.LT, 0x400)).or(hi.and(0x80000000));
-                bits.reinterpretAsFloats().intoArray(out, outOff + i);
+                IntVector g = ((IntVector) ShortVector.fromMemorySegment(S, seg, offset + 2L * i, LE)
+                        .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13);
+                FloatVector f = g.and(KEEP).reinterpretAsFloats().mul(0x1p112f);
+                f.reinterpretAsInts().lanewise(VectorOperators.OR, FLOAT_EXP, g.and(EXP31).compare(VectorOperators.EQ, EXP31))
+                        .reinterpretAsFloats().intoArray(out, outOff + i);
             }
         }
         for (; i < n; i++) out[outOff + i] = Float.float16ToFloat(seg.get(Half.SHORT_LE, offset + 2L * i));
@@ -56,19 +60,16 @@ public final class F16Kernel implements WeightKernel {
             FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
             for (; i <= n - 2 * L; i += 2 * L) {
                 long p = offset + 2L * i;
-                IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, seg, p, LE).convertShape(VectorOperators.S2I, I, 0);
-                IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, seg, p + 2L * L, LE).convertShape(VectorOperators.S2I, I, 0);
-                IntVector e0 = h0.and(0x7fff), e1 = h1.and(0x7fff);
-                IntVector b0 = e0.lanewise(VectorOperators.LSHL, 13).add(REBIAS);
-                IntVector b1 = e1.lanewise(VectorOperators.LSHL, 13).add(REBIAS);
-                b0 = b0.add(REBIAS, e0.compare(VectorOperators.GE, 0x7c00));
-                b1 = b1.add(REBIAS, e1.compare(VectorOperators.GE, 0x7c00));
-                IntVector s0 = ((FloatVector) e0.convert(VectorOperators.I2F, 0)).mul(0x1p-24f).reinterpretAsInts();
-                IntVector s1 = ((FloatVector) e1.convert(VectorOperators.I2F, 0)).mul(0x1p-24f).reinterpretAsInts();
-                b0 = b0.blend(s0, e0.compare(VectorOperators.LT, 0x400)).or(h0.and(0x80000000));
-                b1 = b1.blend(s1, e1.compare(VectorOperators.LT, 0x400)).or(h1.and(0x80000000));
-                a0 = b0.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + i), a0);
-                a1 = b1.reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
+                IntVector g0 = ((IntVector) ShortVector.fromMemorySegment(S, seg, p, LE)
+                        .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13);
+                IntVector g1 = ((IntVector) ShortVector.fromMemorySegment(S, seg, p + 2L * L, LE)
+                        .convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13);
+                FloatVector w0 = g0.and(KEEP).reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .lanewise(VectorOperators.OR, FLOAT_EXP, g0.and(EXP31).compare(VectorOperators.EQ, EXP31)).reinterpretAsFloats();
+                FloatVector w1 = g1.and(KEEP).reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                        .lanewise(VectorOperators.OR, FLOAT_EXP, g1.and(EXP31).compare(VectorOperators.EQ, EXP31)).reinterpretAsFloats();
+                a0 = w0.fma(FloatVector.fromArray(F, x, xOff + i), a0);
+                a1 = w1.fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
             }
             s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         }
