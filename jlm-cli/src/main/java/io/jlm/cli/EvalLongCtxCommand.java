@@ -74,6 +74,10 @@ final class EvalLongCtxCommand implements Callable<Integer> {
     String speedLengths;
     @Option(names = "--speed-decode", defaultValue = "64", description = "Timed decode steps per length.")
     int speedDecode;
+    @Option(names = "--speed-fill", defaultValue = "prefill",
+            description = "How the speed curve reaches length L: prefill (run the model over L tokens) or random (write L "
+                    + "positions of random keys/values into the cache; same decode work, no prefill time).")
+    String speedFill;
     @Option(names = "--stream-policies", defaultValue = "sink:4,window:252;full", description = "Policies of the streaming run (';' separated).")
     String streamPolicies;
     @Option(names = "--stream-tokens", defaultValue = "65536,16384", description = "Positions generated per streaming policy ('' = skip).")
@@ -83,13 +87,22 @@ final class EvalLongCtxCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the passkey prompts.")
     long seed;
 
+    private static boolean randomFill(String fill) {
+        return switch (fill) {
+            case "prefill" -> false;
+            case "random" -> true;
+            default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(new EvalLongCtxCommand()),
+                    "--speed-fill: expected 'prefill' or 'random', got '" + fill + "'");
+        };
+    }
+
     @Override
     public Integer call() throws Exception {
         try (LoadedModel lm = LoadedModel.open(model, threads)) {
             int[] text = lm.tokenizer.encode(Files.readString(corpus));
             LongContextEval.Options o = new LongContextEval.Options(policies(policies), budget, chunk, pplTokens,
                     pplSegments, policies(curvePolicies), curveTokens, curveBucket, ints(passkeyLengths),
-                    passkeyTrials, policies(speedPolicies), ints(speedLengths), speedDecode,
+                    passkeyTrials, policies(speedPolicies), ints(speedLengths), speedDecode, randomFill(speedFill),
                     policies(streamPolicies), ints(streamTokens), streamBucket, seed);
             String title = "Long-context KV policies: " + model.getFileName() + " (" + lm.model.config().name()
                     + ", trained context " + lm.model.config().contextLength() + ", " + threads + " threads)";

@@ -2,8 +2,10 @@ package io.jlm.eval;
 
 import io.jlm.models.LanguageModel;
 import io.jlm.models.ModelState;
+import io.jlm.models.state.EvictingKvCache;
 import io.jlm.models.state.KvCache;
 import io.jlm.models.state.KvPolicy;
+import io.jlm.models.transformer.TransformerModel;
 import io.jlm.models.transformer.TransformerState;
 import io.jlm.tokenizers.Tokenizer;
 
@@ -28,7 +30,9 @@ import java.util.Random;
  *       positions for the curve policies.</li>
  *   <li><b>Passkey retrieval</b> at several prompt lengths (greedy answer, exact match and per-token accuracy).</li>
  *   <li><b>Memory and decode speed</b> versus context length: cache bytes and decode tokens/s after a prefill of
- *       L tokens.</li>
+ *       L tokens, or, with {@code speedRandomFill}, after writing L positions of random keys and values straight into
+ *       the cache (the work of a decode step does not depend on what the cache holds, and a 32k prefill of a 1B model
+ *       takes far longer on a small machine than the decode steps being measured).</li>
  *   <li><b>Streaming</b>: greedy generation to {@code streamTokens} positions with a bounded policy; tokens/s and
  *       bytes per bucket.</li>
  * </ol>
@@ -42,7 +46,7 @@ public final class LongContextEval {
     public record Options(List<String> policies, double budget, int chunk, int pplTokens, int pplSegments,
                           List<String> curvePolicies, int curveTokens, int curveBucket,
                           int[] passkeyLengths, int passkeyTrials,
-                          List<String> speedPolicies, int[] speedLengths, int speedDecode,
+                          List<String> speedPolicies, int[] speedLengths, int speedDecode, boolean speedRandomFill,
                           List<String> streamPolicies, int[] streamTokens, int streamBucket, long seed) {}
 
     private final LanguageModel model;
@@ -223,9 +227,42 @@ public final class LongContextEval {
         return best;
     }
 
+    /**
+     * A state at position {@code length} whose cache holds random keys and values (uniform in [-1, 1)) for positions
+     * [0, length): what a decode step reads and computes is the same as after a real prefill of that length.
+     */
+    static ModelState randomFilled(LanguageModel model, ModelState st, int length, long seed) {
+        if (!(st instanceof TransformerState ts) || !(model instanceof TransformerModel tm)) {
+            throw new IllegalArgumentException("random cache fill needs a transformer model with a KV cache, got "
+                    + st.getClass().getSimpleName());
+        }
+        KvCache c = ts.cache();
+        if (c instanceof EvictingKvCache) {
+            throw new IllegalArgumentException("random cache fill does not apply to score-based eviction ("
+                    + c.describe() + "): its scores come from real attention; use a prefill instead");
+        }
+        if (length > c.capacity()) {
+            throw new IllegalArgumentException("cannot fill " + length + " positions into a cache of capacity " + c.capacity());
+        }
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        for (int l = 0; l < c.layers(); l++) {
+            int n = c.kvHeads(l) * c.headDim(l);
+            float[] k = new float[n], v = new float[n];
+            for (int pos = 0; pos < length; pos++) {
+                for (int i = 0; i < n; i++) {
+                    k[i] = (float) (2 * rnd.nextDouble() - 1);
+                    v[i] = (float) (2 * rnd.nextDouble() - 1);
+                }
+                c.write(l, pos, k, 0, v, 0);
+            }
+        }
+        return tm.newState(c);
+    }
+
     private void speed(Path out) throws IOException {
-        md.append(String.format(Locale.ROOT, "## Memory and decode speed vs context length (%d decode steps after a prefill of L tokens)%n%n",
-                o.speedDecode()));
+        md.append(String.format(Locale.ROOT, "## Memory and decode speed vs context length (%d decode steps after %s)%n%n",
+                o.speedDecode(), o.speedRandomFill() ? "writing L positions of random keys/values into the cache"
+                        : "a prefill of L tokens"));
         md.append("| policy | L | KV bytes held | decode t/s |\n|---|---:|---:|---:|\n");
         Map<String, double[][]> bytesSeries = Plots.series(), tpsSeries = Plots.series();
         for (String spec : o.speedPolicies()) {
@@ -236,7 +273,13 @@ public final class LongContextEval {
                 KvPolicy p = policy(spec, L);
                 ModelState st = model.newState(L + o.speedDecode() + 1, p);
                 int[] t = text(0, L + o.speedDecode());
-                float[] logits = model.forward(st, Arrays.copyOf(t, L), false);
+                float[] logits;
+                if (o.speedRandomFill()) {
+                    st = randomFilled(model, st, L, o.seed());
+                    logits = model.forward(st, new int[]{t[L]}, false);
+                } else {
+                    logits = model.forward(st, Arrays.copyOf(t, L), false);
+                }
                 // one untimed step, then the timed ones
                 logits = model.forward(st, new int[]{argmax(logits)}, false);
                 long t0 = System.nanoTime();

@@ -4,6 +4,7 @@ import io.jlm.core.SharedData;
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.formats.gguf.GGUFFile;
 import io.jlm.models.LanguageModel;
+import io.jlm.models.ModelState;
 import io.jlm.models.Models;
 import io.jlm.models.WeightSource;
 import io.jlm.models.state.KvPolicy;
@@ -19,6 +20,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class LongContextEvalTest {
@@ -29,6 +31,33 @@ class LongContextEvalTest {
         double z = Math.exp(1) + Math.exp(2) + Math.exp(3) + Math.exp(0.5);
         assertEquals(Math.log(Math.exp(2) / z), Perplexity.logSoftmax(l, 0, 4, 1), 1e-9);
         assertEquals(Math.exp(1.5), Perplexity.ppl(new double[]{1, 2, 9}, 0, 2), 1e-12);
+    }
+
+    /** The random fill reaches the same position and holds the same bytes as a real prefill, and decoding goes on. */
+    @Test
+    void randomFillMatchesAPrefillInPositionAndBytes() throws Exception {
+        Path path = SharedData.require("conformance/models/stories260K-f32.gguf");
+        try (GGUFFile file = GGUFFile.open(path); ThreadPool pool = new ThreadPool(1)) {
+            try (LanguageModel m = Models.load(WeightSource.of(file), pool)) {
+                int n = 100;
+                int[] prompt = new int[n];
+                for (int i = 0; i < n; i++) prompt[i] = 1 + (i * 37) % 400;
+                for (String spec : List.of("f32", "q8_0", "q4_0", "sink:2,window:30")) {
+                    KvPolicy p = KvPolicy.parse(spec);
+                    ModelState real = m.newState(n + 8, p);
+                    m.forward(real, prompt, false);
+                    ModelState filled = LongContextEval.randomFilled(m, m.newState(n + 8, p), n, 7);
+                    assertEquals(n, filled.position(), spec);
+                    assertEquals(LongContextEval.cache(real).bytes(), LongContextEval.cache(filled).bytes(), spec);
+                    float[] logits = m.forward(filled, new int[]{5}, false);
+                    assertEquals(n + 1, filled.position(), spec);
+                    for (float f : logits) assertTrue(Float.isFinite(f), spec);
+                }
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> LongContextEval.randomFilled(m, m.newState(n + 8, KvPolicy.parse("h2o:budget=20")), n, 7));
+                assertTrue(e.getMessage().contains("eviction"), e.getMessage());
+            }
+        }
     }
 
     @Test
@@ -46,7 +75,7 @@ class LongContextEvalTest {
                 int[] corpus = tok.encode("Once upon a time there was a little dog. The dog liked to run in the park. ".repeat(40));
                 LongContextEval.Options o = new LongContextEval.Options(List.of("f32", "q8_0", "window:%B", "h2o:budget=%B"),
                         0.25, 1, 64, 2, List.of("f32", "sink:2,window:30"), 96, 32, new int[]{128}, 1,
-                        List.of("f32", "sink:2,window:30"), new int[]{64, 128}, 4, List.of("sink:2,window:30"),
+                        List.of("f32", "sink:2,window:30"), new int[]{64, 128}, 4, false, List.of("sink:2,window:30"),
                         new int[]{70}, 32, 1);
                 LongContextEval eval = new LongContextEval(m, tok, corpus, o, System.err);
                 assertEquals("h2o:budget=16,recent=0.5", eval.policy("h2o:budget=%B", 64).spec());
