@@ -74,7 +74,11 @@ class LlamaBehaviourTest {
      * With an F32 cache within 1e-4 (only the summation order of matvec and matmul kernels differs); with the
      * F16 cache an ulp-level difference can flip the F16 rounding of a cached value (one F16 ulp is ~5e-4 relative) and
      * the flips compound over layers and positions; 2e-3 was seen exceeded (2.8e-3 on stories260K at position 18 when the
-     * JIT compiled the kernels at a different moment), so the bound there is 1e-2.
+     * JIT compiled the kernels at a different moment), so the bound there is 1e-2. The Q8_0 model multiplies 8-bit
+     * rounded activations (as llama.cpp does): there an F16 flip that moves an activation across a rounding boundary
+     * changes it by a whole quantum (1/127 of its block's largest value), and such jumps compound chaotically through
+     * this random model (0.015 and 0.04 seen), so it is compared with the F32 cache only, where both paths round
+     * the same activations and agree within 1e-4.
      */
     @Test
     void batchedPrefillEqualsTokenByToken() throws IOException {
@@ -82,7 +86,8 @@ class LlamaBehaviourTest {
             Path model = SharedData.require("conformance/models/" + name);
             try (LanguageModel lm = Models.load(model, POOL)) {
                 TransformerModel m = (TransformerModel) lm;
-                for (GGMLType cacheType : new GGMLType[]{GGMLType.F32, GGMLType.F16}) {
+                GGMLType[] caches = name.contains("q8_0") ? new GGMLType[]{GGMLType.F32} : new GGMLType[]{GGMLType.F32, GGMLType.F16};
+                for (GGMLType cacheType : caches) {
                     double tol = cacheType == GGMLType.F32 ? 1e-4 : 1e-2;
                     String what = name + " (" + cacheType + " cache)";
                     int v = m.config().vocabSize();

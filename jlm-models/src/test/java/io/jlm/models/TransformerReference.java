@@ -21,6 +21,21 @@ final class TransformerReference {
      * tensor name (matrices row-major: [ne1][ne0]).
      */
     static double[][] logits(Hp h, Map<String, float[]> w, int[] tokens) {
+        return logits(h, w, tokens, java.util.Set.of());
+    }
+
+    /** A product with the named weight matrix. */
+    interface Product {
+        double[] apply(String name, double[] x, int rows);
+    }
+
+    /**
+     * As {@link #logits(Hp, Map, int[])}, but the products with the matrices named in {@code q8Inputs} first round
+     * their input to 8-bit blocks of 32 as llama.cpp does for Q8_0/Q4_0 weights (ggml quantize_row_q8_0: per block
+     * d = f16(amax / 127), q = round-half-even(x * 127 / amax), input q * d).
+     */
+    static double[][] logits(Hp h, Map<String, float[]> w, int[] tokens, java.util.Set<String> q8Inputs) {
+        Product mm = (name, x, rows) -> matvec(w.get(name), q8Inputs.contains(name) ? q8Round(x) : x, rows);
         String arch = h.arch();
         boolean neox = !arch.equals("llama");
         boolean gemma = arch.equals("gemma2");
@@ -40,14 +55,14 @@ final class TransformerReference {
                 double[] xn = rms(x, w.get(p + "attn_norm.weight"), h.eps());
                 double[] q, k, v;
                 if (arch.equals("phi3")) {
-                    double[] qkv = matvec(w.get(p + "attn_qkv.weight"), xn, qDim + 2 * kvDim);
+                    double[] qkv = mm.apply(p + "attn_qkv.weight", xn, qDim + 2 * kvDim);
                     q = java.util.Arrays.copyOfRange(qkv, 0, qDim);
                     k = java.util.Arrays.copyOfRange(qkv, qDim, qDim + kvDim);
                     v = java.util.Arrays.copyOfRange(qkv, qDim + kvDim, qDim + 2 * kvDim);
                 } else {
-                    q = matvec(w.get(p + "attn_q.weight"), xn, qDim);
-                    k = matvec(w.get(p + "attn_k.weight"), xn, kvDim);
-                    v = matvec(w.get(p + "attn_v.weight"), xn, kvDim);
+                    q = mm.apply(p + "attn_q.weight", xn, qDim);
+                    k = mm.apply(p + "attn_k.weight", xn, kvDim);
+                    v = mm.apply(p + "attn_v.weight", xn, kvDim);
                 }
                 if (arch.equals("qwen2")) {
                     for (int i = 0; i < qDim; i++) q[i] += w.get(p + "attn_q.bias")[i];
@@ -92,18 +107,18 @@ final class TransformerReference {
                         for (int i = 0; i < hd; i++) att[hh * hd + i] += sc[j] / sum * values.get(l).get(j)[g * hd + i];
                     }
                 }
-                double[] o = matvec(w.get(p + "attn_output.weight"), att, h.dim());
+                double[] o = mm.apply(p + "attn_output.weight", att, h.dim());
                 if (gemma) o = rms(o, w.get(p + "post_attention_norm.weight"), h.eps());
                 for (int i = 0; i < h.dim(); i++) x[i] += o[i];
                 xn = rms(x, w.get(p + "ffn_norm.weight"), h.eps());
                 double[] gate, up;
                 if (arch.equals("phi3")) {
-                    double[] gu = matvec(w.get(p + "ffn_up.weight"), xn, 2 * h.ffn());
+                    double[] gu = mm.apply(p + "ffn_up.weight", xn, 2 * h.ffn());
                     gate = java.util.Arrays.copyOfRange(gu, 0, h.ffn());
                     up = java.util.Arrays.copyOfRange(gu, h.ffn(), 2 * h.ffn());
                 } else {
-                    gate = matvec(w.get(p + "ffn_gate.weight"), xn, h.ffn());
-                    up = matvec(w.get(p + "ffn_up.weight"), xn, h.ffn());
+                    gate = mm.apply(p + "ffn_gate.weight", xn, h.ffn());
+                    up = mm.apply(p + "ffn_up.weight", xn, h.ffn());
                 }
                 double[] hid = new double[h.ffn()];
                 for (int i = 0; i < h.ffn(); i++) {
@@ -112,17 +127,29 @@ final class TransformerReference {
                             : a / (1 + Math.exp(-a));
                     hid[i] = act * up[i];
                 }
-                double[] d = matvec(w.get(p + "ffn_down.weight"), hid, h.dim());
+                double[] d = mm.apply(p + "ffn_down.weight", hid, h.dim());
                 if (gemma) d = rms(d, w.get(p + "post_ffw_norm.weight"), h.eps());
                 for (int i = 0; i < h.dim(); i++) x[i] += d[i];
             }
             double[] xn = rms(x, w.get("output_norm.weight"), h.eps());
-            float[] head = w.containsKey("output.weight") ? w.get("output.weight") : w.get("token_embd.weight");
-            double[] logits = matvec(head, xn, h.vocab());
+            String head = w.containsKey("output.weight") ? "output.weight" : "token_embd.weight";
+            double[] logits = mm.apply(head, xn, h.vocab());
             if (h.finalCap() > 0) for (int i = 0; i < logits.length; i++) logits[i] = h.finalCap() * Math.tanh(logits[i] / h.finalCap());
             out[pos] = logits;
         }
         return out;
+    }
+
+    static double[] q8Round(double[] x) {
+        double[] y = new double[x.length];
+        for (int b = 0; b < x.length; b += 32) {
+            float amax = 0f;
+            for (int j = 0; j < 32; j++) amax = Math.max(amax, (float) Math.abs(x[b + j]));
+            double d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            double id = amax == 0f ? 0 : 127.0 / amax;
+            for (int j = 0; j < 32; j++) y[b + j] = Math.rint(x[b + j] * id) * d;
+        }
+        return y;
     }
 
     static double[] matvec(float[] wRowMajor, double[] x, int rows) {

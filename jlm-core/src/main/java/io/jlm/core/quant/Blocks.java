@@ -1,7 +1,9 @@
 package io.jlm.core.quant;
 
 import io.jlm.core.tensor.GGMLType;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -21,6 +23,11 @@ final class Blocks {
     /** Byte species with as many lanes as {@link #F} (null when that is not 64 to 256 bits). */
     static final VectorSpecies<Byte> B = L >= 8 && L <= 32 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /** Fixed 256-bit species of the integer dot kernels ({@link WeightKernel#dotQ8}): 16 bytes widen to 16 shorts. */
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    static final VectorSpecies<Short> S16 = ShortVector.SPECIES_256;
+    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
 
     /** The number of {@code qk}-element blocks in {@code n} elements; {@code n} must be a multiple of {@code qk}. */
     static int count(GGMLType type, int n, int qk) {

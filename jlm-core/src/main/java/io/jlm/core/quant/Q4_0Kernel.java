@@ -4,6 +4,7 @@ import io.jlm.core.tensor.GGMLType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -11,9 +12,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static io.jlm.core.quant.Blocks.B;
+import static io.jlm.core.quant.Blocks.B16;
 import static io.jlm.core.quant.Blocks.F;
+import static io.jlm.core.quant.Blocks.F8;
 import static io.jlm.core.quant.Blocks.L;
 import static io.jlm.core.quant.Blocks.LE;
+import static io.jlm.core.quant.Blocks.S16;
 
 /**
  * Kernel for {@link GGMLType#Q4_0}: blocks of 32 elements in 18 bytes: f16 scale {@code d}, then 16 bytes
@@ -117,6 +121,49 @@ public final class Q4_0Kernel implements WeightKernel {
     }
 
     /** ggml quantize_row_q4_0_ref: d = (value with the largest magnitude) / -8, q = min(15, (int)(x/d + 8.5)). */
+    @Override public boolean hasDotQ8() { return Q8Activations.SUPPORTED; }
+
+    /**
+     * Integer dot: the 16 quant bytes of a block widen to 16 shorts; low nibbles minus 8 multiply activation quants
+     * 0..15, high nibbles minus 8 quants 16..31 (products within +-1016), adjacent 16-bit lanes are summed into 32-bit
+     * lanes by shifts, converted to float once per block and scaled by d_w * d_x. Two blocks per iteration.
+     */
+    @Override public float dotQ8(MemorySegment seg, long offset, Q8Activations x, int xOff, int n) {
+        int nb = Blocks.count(GGMLType.Q4_0, n, QK);
+        short[] xq = x.q();
+        float[] xd = x.d();
+        int xb = xOff / QK;
+        FloatVector acc0 = FloatVector.zero(F8), acc1 = FloatVector.zero(F8);
+        int ib = 0;
+        for (; ib + 1 < nb; ib += 2) {
+            long p = offset + (long) ib * BLOCK_BYTES;
+            int xi = xOff + ib * QK;
+            float d0 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p)) * xd[xb + ib];
+            float d1 = Float.float16ToFloat(seg.get(Half.SHORT_LE, p + BLOCK_BYTES)) * xd[xb + ib + 1];
+            ShortVector q0 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, p + 2, LE).convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector q1 = (ShortVector) ByteVector.fromMemorySegment(B16, seg, p + BLOCK_BYTES + 2, LE).convertShape(VectorOperators.B2S, S16, 0);
+            ShortVector lo0 = q0.and((short) 0x0F).sub((short) 8), hi0 = q0.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).sub((short) 8);
+            ShortVector lo1 = q1.and((short) 0x0F).sub((short) 8), hi1 = q1.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).sub((short) 8);
+            IntVector m0 = lo0.mul(ShortVector.fromArray(S16, xq, xi)).add(hi0.mul(ShortVector.fromArray(S16, xq, xi + 16))).reinterpretAsInts();
+            IntVector m1 = lo1.mul(ShortVector.fromArray(S16, xq, xi + 32)).add(hi1.mul(ShortVector.fromArray(S16, xq, xi + 48))).reinterpretAsInts();
+            IntVector i0 = m0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(m0.lanewise(VectorOperators.ASHR, 16));
+            IntVector i1 = m1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(m1.lanewise(VectorOperators.ASHR, 16));
+            acc0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, d0), acc0);
+            acc1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, d1), acc1);
+        }
+        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; ib < nb; ib++) {
+            long p = offset + (long) ib * BLOCK_BYTES;
+            int xi = xOff + ib * QK, sum = 0;
+            for (int j = 0; j < QK / 2; j++) {
+                int q = seg.get(ValueLayout.JAVA_BYTE, p + 2 + j) & 0xFF;
+                sum += ((q & 0x0F) - 8) * xq[xi + j] + ((q >>> 4) - 8) * xq[xi + j + QK / 2];
+            }
+            s += sum * (Float.float16ToFloat(seg.get(Half.SHORT_LE, p)) * xd[xb + ib]);
+        }
+        return s;
+    }
+
     @Override public void quantize(float[] src, int srcOff, int n, MemorySegment dst, long offset) {
         int nb = Blocks.count(GGMLType.Q4_0, n, QK);
         for (int ib = 0; ib < nb; ib++) {

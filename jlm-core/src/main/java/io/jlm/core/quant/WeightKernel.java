@@ -20,6 +20,22 @@ public interface WeightKernel {
     float dot(MemorySegment seg, long offset, float[] x, int xOff, int n);
 
     /**
+     * Whether {@link #dotQ8} is implemented: an integer dot product with the activations quantized to 8-bit blocks
+     * ({@link Q8Activations}), which skips converting every weight to float. Decode (matrix-vector) uses it when
+     * {@link Q8Activations#SUPPORTED}.
+     */
+    default boolean hasDotQ8() { return false; }
+
+    /**
+     * Returns sum over blocks b of {@code d_w[b] * d_x[b] * sum_j q_w[32b+j] * q_x[32b+j]} for the row at byte
+     * {@code offset} and the activation blocks of {@code x} starting at element {@code xOff} (a multiple of 32);
+     * {@code n} is a multiple of 32.
+     */
+    default float dotQ8(MemorySegment seg, long offset, Q8Activations x, int xOff, int n) {
+        throw new UnsupportedOperationException(type() + " has no integer dot product");
+    }
+
+    /**
      * Quantizes {@code n} floats of {@code src[srcOff..]} into {@code dst} at byte {@code offset}
      * with the reference (round-to-nearest, ggml {@code quantize_row_*_ref}-compatible) algorithm.
      */

@@ -2,6 +2,7 @@ package io.jlm.core.tensor;
 
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.core.quant.Kernels;
+import io.jlm.core.quant.Q8Activations;
 import io.jlm.core.quant.WeightKernel;
 
 import java.lang.foreign.MemorySegment;
@@ -26,7 +27,11 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
 
     public long rowBytes() { return type.byteSize(cols); }
 
-    /** out[r] = W[r,:] . x for every row, split over the pool's threads ({@code pool} may be null: single-threaded). */
+    /**
+     * out[r] = W[r,:] . x for every row, split over the pool's threads ({@code pool} may be null: single-threaded).
+     * Weight types with an integer dot product ({@link WeightKernel#hasDotQ8}: Q8_0, Q4_0) first quantize x to 8-bit
+     * blocks, as ggml does for them, and multiply in integers.
+     */
     public void matvec(float[] x, float[] out, ThreadPool pool) {
         matvec(x, 0, out, 0, pool);
     }
@@ -42,13 +47,19 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
                     + outOff + " but has length " + out.length);
         }
         WeightKernel k = kernel();
+        Q8Activations xq = k.hasDotQ8() && cols % Q8Activations.QK == 0 ? ACTIVATIONS.get().quantize(x, xOff, cols) : null;
         if (pool == null || pool.threads() == 1) {
             long rb = rowBytes();
-            for (int r = 0; r < rows; r++) out[outOff + r] = k.dot(data, r * rb, x, xOff, cols);
+            if (xq != null) {
+                for (int r = 0; r < rows; r++) out[outOff + r] = k.dotQ8(data, r * rb, xq, 0, cols);
+            } else {
+                for (int r = 0; r < rows; r++) out[outOff + r] = k.dot(data, r * rb, x, xOff, cols);
+            }
             return;
         }
         Task t = TASK.get();
         t.set(this, k, x, xOff, out, outOff, 0, null);
+        t.xq = xq;
         try {
             pool.parallelFor(rows, t);
         } finally {
@@ -56,7 +67,11 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         }
     }
 
-    /** out[b*rows + r] = W[r,:] . x[b*cols ..] for b in [0,batch): matrix-matrix product for prefill. */
+    /**
+     * out[b*rows + r] = W[r,:] . x[b*cols ..] for b in [0,batch): matrix-matrix product for prefill. For weight types
+     * with an integer dot ({@link WeightKernel#hasDotQ8}) the rows of x are first rounded to 8-bit blocks, as
+     * {@link #matvec} quantizes them.
+     */
     public void matmul(float[] x, int batch, float[] out, ThreadPool pool) {
         if (batch < 0) throw new IllegalArgumentException("batch must be >= 0, got " + batch);
         if ((long) batch * cols > x.length) {
@@ -69,6 +84,14 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         }
         if (batch == 0) return;
         WeightKernel k = kernel();
+        if (k.hasDotQ8() && cols % Q8Activations.QK == 0) {
+            // the same 8-bit activations as matvec multiplies, so prefill and decode (and batched and single rows) agree
+            float[][] holder = ROUND_TRIP.get();
+            int need = batch * cols;
+            if (holder[0] == null || holder[0].length < need) holder[0] = new float[need];
+            for (int b = 0; b < batch; b++) Q8Activations.roundTrip(x, b * cols, cols, holder[0], b * cols);
+            x = holder[0];
+        }
         if (pool == null) {
             k.matmul(data, 0, rowBytes(), 0, rows, cols, x, batch, out, rows, new float[WeightKernel.matmulScratchLength(cols)]);
             return;
@@ -93,6 +116,10 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
     }
 
     private static final ThreadLocal<Task> TASK = ThreadLocal.withInitial(Task::new);
+    /** The calling thread's quantized activation vector (reused by every matvec of that thread). */
+    private static final ThreadLocal<Q8Activations> ACTIVATIONS = ThreadLocal.withInitial(Q8Activations::new);
+    /** The calling thread's buffer of 8-bit-rounded activation rows for {@link #matmul}. */
+    private static final ThreadLocal<float[][]> ROUND_TRIP = ThreadLocal.withInitial(() -> new float[1][]);
 
     /** Reusable loop body (one per calling thread) so that products allocate nothing per call. */
     private static final class Task implements ThreadPool.RangeBody {
@@ -101,6 +128,7 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         private float[] x, out;
         private int xOff, outOff, batch;
         private ThreadPool pool;
+        private Q8Activations xq;
 
         void set(QMatrix m, WeightKernel k, float[] x, int xOff, float[] out, int outOff, int batch, ThreadPool pool) {
             this.m = m;
@@ -111,6 +139,7 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
             this.outOff = outOff;
             this.batch = batch;
             this.pool = pool;
+            this.xq = null;
         }
 
         void clear() {
@@ -126,7 +155,12 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
                 float[] x = this.x, out = this.out;
                 int xOff = this.xOff, outOff = this.outOff;
                 MemorySegment data = m.data;
-                for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rb, x, xOff, cols);
+                Q8Activations xq = this.xq;
+                if (xq != null) {
+                    for (int r = from; r < to; r++) out[outOff + r] = k.dotQ8(data, r * rb, xq, 0, cols);
+                } else {
+                    for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rb, x, xOff, cols);
+                }
             } else {
                 k.matmul(m.data, 0, rb, from, to, cols, x, batch, out, m.rows, pool.scratch(thread, WeightKernel.matmulScratchLength(cols)));
             }

@@ -44,6 +44,50 @@ class QMatrixTest {
         return o;
     }
 
+    /**
+     * x as the integer matvec sees it (written from ggml's quantize_row_q8_0, independently of Q8Activations):
+     * per 32-block d = f16(amax / 127), q = round-half-even(x * 127 / amax), value q * d; other types see x unchanged.
+     */
+    static float[] asSeenByMatvec(GGMLType t, float[] x, int xOff, int cols) {
+        float[] y = java.util.Arrays.copyOfRange(x, xOff, xOff + cols);
+        if (!Kernels.of(t).hasDotQ8() || cols % 32 != 0) return y;
+        for (int b = 0; b < cols; b += 32) {
+            float amax = 0f;
+            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(y[b + j]));
+            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+            float id = amax == 0f ? 0f : 127f / amax;
+            for (int j = 0; j < 32; j++) y[b + j] = (float) Math.rint(y[b + j] * id) * d;
+        }
+        return y;
+    }
+
+    @ParameterizedTest
+    @EnumSource(names = {"Q8_0", "Q4_0"})
+    void integerMatvecStaysWithinTheActivationQuantizationError(GGMLType t) {
+        assertEquals(io.jlm.core.quant.Q8Activations.SUPPORTED, Kernels.of(t).hasDotQ8());
+        Random rnd = new Random(99);
+        int rows = 16, cols = 256;
+        float[] w = new float[rows * cols];
+        QMatrix m = build(t, rows, cols, rnd, w);
+        float[] x = new float[cols];
+        for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
+        float[] out = new float[rows];
+        m.matvec(x, out, null);
+        for (int r = 0; r < rows; r++) {
+            double exact = 0, bound = 0;
+            for (int b = 0; b < cols; b += 32) {
+                float amax = 0f;
+                for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b + j]));
+                for (int j = 0; j < 32; j++) {
+                    exact += (double) w[r * cols + b + j] * x[b + j];
+                    // rounding x to a multiple of d costs at most d/2 (+ the f16 rounding of d itself)
+                    bound += Math.abs(w[r * cols + b + j]) * (amax / 127.0 * 0.5 + Math.abs(x[b + j]) * 1e-3);
+                }
+            }
+            assertEquals(exact, out[r], bound, t + " row " + r);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"})
     void matvecAndMatmulMatchScalarReference(GGMLType t) {
@@ -58,11 +102,11 @@ class QMatrixTest {
                     for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
                     float[] out = new float[rows];
                     m.matvec(x, out, p);
-                    double[] ref = ref(w, rows, cols, x, 0);
+                    double[] ref = ref(w, rows, cols, asSeenByMatvec(t, x, 0, cols), 0);
                     for (int r = 0; r < rows; r++) assertEquals(ref[2 * r], out[r], 1e-5 * ref[2 * r + 1], t + " matvec row " + r);
                     float[] out2 = new float[rows + 4];
                     m.matvec(x, 5, out2, 4, p);
-                    ref = ref(w, rows, cols, x, 5);
+                    ref = ref(w, rows, cols, asSeenByMatvec(t, x, 5, cols), 0);
                     for (int r = 0; r < rows; r++) assertEquals(ref[2 * r], out2[4 + r], 1e-5 * ref[2 * r + 1], t + " matvec(off) row " + r);
 
                     for (int batch : new int[]{1, 4, 7}) {
@@ -71,7 +115,7 @@ class QMatrixTest {
                         float[] ob = new float[batch * rows];
                         m.matmul(xb, batch, ob, p);
                         for (int b = 0; b < batch; b++) {
-                            double[] rr = ref(w, rows, cols, xb, b * cols);
+                            double[] rr = ref(w, rows, cols, asSeenByMatvec(t, xb, b * cols, cols), 0);
                             for (int r = 0; r < rows; r++) {
                                 assertEquals(rr[2 * r], ob[b * rows + r], 1e-5 * rr[2 * r + 1],
                                         t + " matmul threads=" + threads + " batch=" + batch + " b=" + b + " r=" + r);
