@@ -29,6 +29,7 @@ public final class F16Kernel implements WeightKernel {
     private static final VectorSpecies<Integer> I = VEC ? VectorSpecies.of(int.class, F.vectorShape()) : null;
     private static final VectorSpecies<Short> S = VEC ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     /** Keeps sign (bit 31) and the 15 exponent+mantissa bits (27..13) of a half shifted left by 13. */
     private static final int KEEP = 0x8FFFE000;
     /** Half exponent 31 (Inf/NaN) as it lands after the shift. */
@@ -73,6 +74,34 @@ public final class F16Kernel implements WeightKernel {
             }
             s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         }
+        for (; i < n; i++) s += Float.float16ToFloat(seg.get(Half.SHORT_LE, offset + 2L * i)) * x[xOff + i];
+        return s;
+    }
+
+    @Override public boolean hasDotPaired() { return Q8Activations.SUPPORTED; }
+
+    /**
+     * Dot with the activations in {@link PairedActivations} order: 16 halves are loaded as 8 ints; the even halves
+     * ({@code v << 16}) and the odd ones ({@code v}) are arithmetic-shifted right by 3 and masked, which puts sign,
+     * exponent and mantissa where the 4-op conversion of {@link #dot} puts them, then multiplied by 2^112. Inf/NaN
+     * halves are detected instead of converted: adding 1 to a 5-bit exponent field of 31 carries into the sign bit;
+     * the OR of all such sums is checked once per row, and a row holding one is recomputed by {@link #dot}.
+     */
+    @Override public float dotPaired(MemorySegment seg, long offset, float[] x, int xOff, float[] xp, int n) {
+        FloatVector a0 = FloatVector.zero(Blocks.F8), a1 = FloatVector.zero(Blocks.F8);
+        IntVector special = IntVector.zero(I8);
+        int i = 0;
+        for (; i <= n - 16; i += 16) {
+            IntVector v = ShortVector.fromMemorySegment(Blocks.S16, seg, offset + 2L * i, LE).reinterpretAsInts();
+            special = special.or(v.and(0x7C007C00).add(0x04000400));
+            FloatVector even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(KEEP)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector odd = v.lanewise(VectorOperators.ASHR, 3).and(KEEP).reinterpretAsFloats().mul(0x1p112f);
+            a0 = even.fma(FloatVector.fromArray(Blocks.F8, xp, i), a0);
+            a1 = odd.fma(FloatVector.fromArray(Blocks.F8, xp, i + 8), a1);
+        }
+        if ((special.reduceLanes(VectorOperators.OR) & 0x80008000) != 0) return dot(seg, offset, x, xOff, n);
+        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) s += Float.float16ToFloat(seg.get(Half.SHORT_LE, offset + 2L * i)) * x[xOff + i];
         return s;
     }

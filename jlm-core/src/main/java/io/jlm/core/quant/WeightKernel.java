@@ -36,6 +36,21 @@ public interface WeightKernel {
     }
 
     /**
+     * Whether {@link #dotPaired} is implemented: a dot product with the activations permuted once per matrix-vector
+     * product into even/odd order ({@link PairedActivations}), so that 16-bit weights can be widened to 32-bit lanes
+     * by shifts instead of lane conversions (F16). Decode uses it when {@link Q8Activations#SUPPORTED}.
+     */
+    default boolean hasDotPaired() { return false; }
+
+    /**
+     * The same sum as {@link #dot} ({@code x} is the original activation vector, {@code xp} its
+     * {@link PairedActivations} permutation; {@code n} is a multiple of 16).
+     */
+    default float dotPaired(MemorySegment seg, long offset, float[] x, int xOff, float[] xp, int n) {
+        throw new UnsupportedOperationException(type() + " has no paired dot product");
+    }
+
+    /**
      * Quantizes {@code n} floats of {@code src[srcOff..]} into {@code dst} at byte {@code offset}
      * with the reference (round-to-nearest, ggml {@code quantize_row_*_ref}-compatible) algorithm.
      */

@@ -2,6 +2,7 @@ package io.jlm.core.tensor;
 
 import io.jlm.core.parallel.ThreadPool;
 import io.jlm.core.quant.Kernels;
+import io.jlm.core.quant.PairedActivations;
 import io.jlm.core.quant.Q8Activations;
 import io.jlm.core.quant.WeightKernel;
 
@@ -48,10 +49,13 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         }
         WeightKernel k = kernel();
         Q8Activations xq = k.hasDotQ8() && cols % Q8Activations.QK == 0 ? ACTIVATIONS.get().quantize(x, xOff, cols) : null;
+        float[] xp = k.hasDotPaired() && cols % PairedActivations.GROUP == 0 ? PAIRED.get().permute(x, xOff, cols).values() : null;
         if (pool == null || pool.threads() == 1) {
             long rb = rowBytes();
             if (xq != null) {
                 for (int r = 0; r < rows; r++) out[outOff + r] = k.dotQ8(data, r * rb, xq, 0, cols);
+            } else if (xp != null) {
+                for (int r = 0; r < rows; r++) out[outOff + r] = k.dotPaired(data, r * rb, x, xOff, xp, cols);
             } else {
                 for (int r = 0; r < rows; r++) out[outOff + r] = k.dot(data, r * rb, x, xOff, cols);
             }
@@ -60,6 +64,7 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         Task t = TASK.get();
         t.set(this, k, x, xOff, out, outOff, 0, null);
         t.xq = xq;
+        t.xp = xp;
         try {
             pool.parallelFor(rows, t);
         } finally {
@@ -119,6 +124,8 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
     /** The calling thread's quantized activation vector (reused by every matvec of that thread). */
     private static final ThreadLocal<Q8Activations> ACTIVATIONS = ThreadLocal.withInitial(Q8Activations::new);
     /** The calling thread's buffer of 8-bit-rounded activation rows for {@link #matmul}. */
+    /** The calling thread's even/odd-permuted activation vector for kernels with a paired dot (F16). */
+    private static final ThreadLocal<PairedActivations> PAIRED = ThreadLocal.withInitial(PairedActivations::new);
     private static final ThreadLocal<float[][]> ROUND_TRIP = ThreadLocal.withInitial(() -> new float[1][]);
 
     /** Reusable loop body (one per calling thread) so that products allocate nothing per call. */
@@ -129,6 +136,7 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         private int xOff, outOff, batch;
         private ThreadPool pool;
         private Q8Activations xq;
+        private float[] xp;
 
         void set(QMatrix m, WeightKernel k, float[] x, int xOff, float[] out, int outOff, int batch, ThreadPool pool) {
             this.m = m;
@@ -140,6 +148,7 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
             this.batch = batch;
             this.pool = pool;
             this.xq = null;
+            this.xp = null;
         }
 
         void clear() {
@@ -156,8 +165,11 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
                 int xOff = this.xOff, outOff = this.outOff;
                 MemorySegment data = m.data;
                 Q8Activations xq = this.xq;
+                float[] xp = this.xp;
                 if (xq != null) {
                     for (int r = from; r < to; r++) out[outOff + r] = k.dotQ8(data, r * rb, xq, 0, cols);
+                } else if (xp != null) {
+                    for (int r = from; r < to; r++) out[outOff + r] = k.dotPaired(data, r * rb, x, xOff, xp, cols);
                 } else {
                     for (int r = from; r < to; r++) out[outOff + r] = k.dot(data, r * rb, x, xOff, cols);
                 }

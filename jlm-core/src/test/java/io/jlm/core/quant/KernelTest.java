@@ -182,6 +182,27 @@ class KernelTest {
         float got = F16Kernel.INSTANCE.dot(seg(b), 0, x, 0, n);
         assertEquals(r2, got, 1e-5 * m2 + 1e-30);
         assertTrue(mag > 0 && !Double.isNaN(ref));
+
+        // the paired (even/odd) dot over the same finite prefix and over the negative finite halves
+        float[] xp = new PairedActivations().permute(x, 0, n).values();
+        assertEquals(r2, F16Kernel.INSTANCE.dotPaired(seg(b), 0, x, 0, xp, n), 1e-5 * m2 + 1e-30);
+        double r3 = 0, m3 = 0;
+        for (int i = 0x8000; i < 0x8000 + n; i++) {
+            r3 += (double) RefDecode.half(i) * x[i];
+            m3 += Math.abs((double) RefDecode.half(i) * x[i]);
+        }
+        float[] xp3 = new PairedActivations().permute(x, 0x8000, n).values();
+        assertEquals(r3, F16Kernel.INSTANCE.dotPaired(seg(b), 2L * 0x8000, x, 0x8000, xp3, n), 1e-5 * m3 + 1e-30);
+        // a row holding +Inf (0x7C00) gives what dot gives: +Inf with a positive weight, NaN for Inf * 0
+        float[] ones = new float[64];
+        java.util.Arrays.fill(ones, 1f);
+        float[] onesP = new PairedActivations().permute(ones, 0, 64).values();
+        long at = 2L * (0x7C00 - 40); // 64 halves ending inside the Inf/NaN range
+        float want = F16Kernel.INSTANCE.dot(seg(b), at, ones, 0, 64);
+        assertTrue(Float.isNaN(want));
+        assertTrue(Float.isNaN(F16Kernel.INSTANCE.dotPaired(seg(b), at, ones, 0, onesP, 64)));
+        long inf = 2L * (0x7C00 - 63); // 0x7BC1 .. 0x7C00: the last one is +Inf
+        assertEquals(Float.POSITIVE_INFINITY, F16Kernel.INSTANCE.dotPaired(seg(b), inf, ones, 0, onesP, 64));
     }
 
     @Test
