@@ -19,13 +19,6 @@ final class MatmulTiles {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
 
-    /**
-     * Whether the 4x4 tile fits the vector registers: its 16 accumulators + 4 activation vectors + 1 weight vector
-     * need the 32 registers of AVX-512; with 16 (AVX2, 256-bit vectors) it spills, and a 4x2 tile (8 accumulators) is
-     * faster (JMH-free probe on Zen 3: 55 vs 47 GFLOP/s per core).
-     */
-    private static final boolean WIDE = L >= 16;
-
     /** Weight rows dequantized together (the micro-kernel's height). */
     static final int R = 4;
 
@@ -59,11 +52,7 @@ final class MatmulTiles {
             for (; r + R <= rowTo; r += R) {
                 for (int j = 0; j < R; j++) k.dequantize(seg, offset + (r + j) * rowBytes, w, j * cols, cols);
                 int b = bt;
-                if (WIDE) {
-                    for (; b + 4 <= bEnd; b += 4) tile4x4(w, cols, x, b, out, outStride, r);
-                } else {
-                    for (; b + 2 <= bEnd; b += 2) tile4x2(w, cols, x, b, out, outStride, r);
-                }
+                for (; b + 4 <= bEnd; b += 4) tile4x4(w, cols, x, b, out, outStride, r);
                 for (; b < bEnd; b++) tile4x1(w, cols, x, b, out, outStride, r);
             }
             for (; r < rowTo; r++) {
@@ -115,39 +104,6 @@ final class MatmulTiles {
         out[o1] = s01; out[o1 + 1] = s11; out[o1 + 2] = s21; out[o1 + 3] = s31;
         out[o2] = s02; out[o2 + 1] = s12; out[o2 + 2] = s22; out[o2 + 3] = s32;
         out[o3] = s03; out[o3 + 1] = s13; out[o3 + 2] = s23; out[o3 + 3] = s33;
-    }
-
-    /** out[(b+j)*outStride + r+i] = w[i*cols ..] . x[(b+j)*cols ..] for i in 0..3, j in 0..1. */
-    private static void tile4x2(float[] w, int cols, float[] x, int b, float[] out, int outStride, int r) {
-        int w0 = 0, w1 = cols, w2 = 2 * cols, w3 = 3 * cols;
-        int x0 = b * cols, x1 = x0 + cols;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
-        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-        int i = 0;
-        for (; i <= cols - L; i += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + i), v1 = FloatVector.fromArray(F, x, x1 + i);
-            FloatVector u = FloatVector.fromArray(F, w, w0 + i);
-            a00 = u.fma(v0, a00); a01 = u.fma(v1, a01);
-            u = FloatVector.fromArray(F, w, w1 + i);
-            a10 = u.fma(v0, a10); a11 = u.fma(v1, a11);
-            u = FloatVector.fromArray(F, w, w2 + i);
-            a20 = u.fma(v0, a20); a21 = u.fma(v1, a21);
-            u = FloatVector.fromArray(F, w, w3 + i);
-            a30 = u.fma(v0, a30); a31 = u.fma(v1, a31);
-        }
-        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
-        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
-        float s20 = a20.reduceLanes(VectorOperators.ADD), s21 = a21.reduceLanes(VectorOperators.ADD);
-        float s30 = a30.reduceLanes(VectorOperators.ADD), s31 = a31.reduceLanes(VectorOperators.ADD);
-        for (; i < cols; i++) {
-            float y0 = x[x0 + i], y1 = x[x1 + i];
-            float u0 = w[w0 + i], u1 = w[w1 + i], u2 = w[w2 + i], u3 = w[w3 + i];
-            s00 += u0 * y0; s01 += u0 * y1; s10 += u1 * y0; s11 += u1 * y1;
-            s20 += u2 * y0; s21 += u2 * y1; s30 += u3 * y0; s31 += u3 * y1;
-        }
-        int o0 = b * outStride + r, o1 = o0 + outStride;
-        out[o0] = s00; out[o0 + 1] = s10; out[o0 + 2] = s20; out[o0 + 3] = s30;
-        out[o1] = s01; out[o1 + 1] = s11; out[o1 + 2] = s21; out[o1 + 3] = s31;
     }
 
     /** out[b*outStride + r+i] = w[i*cols ..] . x[b*cols ..] for i in 0..3. */
