@@ -1,6 +1,7 @@
 package io.jlm.models.state;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Small attention kernels shared by the KV caches that compute attention themselves. */
@@ -25,28 +26,67 @@ public final class AttentionKernels {
      * Turns raw dot products {@code sc[0 .. n)} into softmax weights in place: {@code s * scale}, then the soft-cap
      * {@code cap * tanh(s / cap)} when {@code cap > 0}, then exp(s - max) / sum. Entries equal to
      * {@link Float#NEGATIVE_INFINITY} (masked) get weight 0. Returns the number of unmasked entries.
+     * The exponentials are vector ones ({@code VectorOperators.EXP}, within 1 ulp of {@link Math#exp} and ~10x
+     * faster, which matters at long contexts: one exp per cached position, head and layer for every token).
      */
     public static int softmax(float[] sc, int n, float scale, float cap) {
-        float max = Float.NEGATIVE_INFINITY;
+        float max = scaleAndMax(sc, n, scale, cap);
+        if (max == Float.NEGATIVE_INFINITY) return 0;
         int live = 0;
-        for (int j = 0; j < n; j++) {
-            float s = sc[j];
-            if (s == Float.NEGATIVE_INFINITY) continue;
-            s *= scale;
-            if (cap > 0) s = cap * (float) Math.tanh(s / cap);
-            sc[j] = s;
-            if (s > max) max = s;
-            live++;
+        for (int j = 0; j < n; j++) if (sc[j] != Float.NEGATIVE_INFINITY) live++;
+        float inv = 1f / expShift(sc, n, max);
+        int step = F.length(), bound = n - n % step, j = 0;
+        for (; j < bound; j += step) FloatVector.fromArray(F, sc, j).mul(inv).intoArray(sc, j);
+        for (; j < n; j++) sc[j] *= inv;
+        return live;
+    }
+
+    /**
+     * {@code sc[j] = s * scale} (soft-capped by {@code cap * tanh(s / cap)} when {@code cap > 0}) for j < n; returns
+     * the maximum ({@link Float#NEGATIVE_INFINITY} when every entry is masked).
+     */
+    public static float scaleAndMax(float[] sc, int n, float scale, float cap) {
+        if (cap > 0) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) {
+                float s = sc[j];
+                if (s == Float.NEGATIVE_INFINITY) continue;
+                s = cap * (float) Math.tanh(s * scale / cap);
+                sc[j] = s;
+                if (s > max) max = s;
+            }
+            return max;
         }
-        if (live == 0) return 0;
-        float sum = 0;
-        for (int j = 0; j < n; j++) {
-            float e = sc[j] == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(sc[j] - max);
+        int step = F.length(), bound = n - n % step, j = 0;
+        FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (; j < bound; j += step) {
+            FloatVector v = FloatVector.fromArray(F, sc, j).mul(scale);
+            v.intoArray(sc, j);
+            mv = mv.max(v);
+        }
+        float max = mv.reduceLanes(VectorOperators.MAX);
+        for (; j < n; j++) {
+            sc[j] *= scale;
+            if (sc[j] > max) max = sc[j];
+        }
+        return max;
+    }
+
+    /** {@code sc[j] = exp(sc[j] - max)} for j < n (masked entries become 0); returns their sum. */
+    public static float expShift(float[] sc, int n, float max) {
+        int step = F.length(), bound = n - n % step, j = 0;
+        FloatVector acc = FloatVector.zero(F);
+        for (; j < bound; j += step) {
+            FloatVector e = FloatVector.fromArray(F, sc, j).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(sc, j);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) {
+            float e = (float) Math.exp(sc[j] - max);
             sc[j] = e;
             sum += e;
         }
-        float inv = 1f / sum;
-        for (int j = 0; j < n; j++) sc[j] *= inv;
-        return live;
+        return sum;
     }
 }

@@ -79,22 +79,11 @@ public final class SplitKAttention {
             return;
         }
         cache.scores(layer, kvHead, q, qOff, from, to, sc, 0);
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            float s = sc[j] * scale;
-            if (cap > 0) s = cap * (float) Math.tanh(s / cap);
-            sc[j] = s;
-            if (s > max) max = s;
-        }
-        double sum = 0;
-        for (int j = 0; j < n; j++) {
-            float e = (float) Math.exp(sc[j] - max);
-            sc[j] = e;
-            sum += e;
-        }
+        float max = AttentionKernels.scaleAndMax(sc, n, scale, cap);
+        float sum = AttentionKernels.expShift(sc, n, max);
         cache.accumulate(layer, kvHead, sc, 0, from, to, partialOut, o);
         partialMax[item] = max;
-        partialSum[item] = (float) sum;
+        partialSum[item] = sum;
     }
 
     /** Merges slots {@code [first, first + count)} into {@code out[outOff .. outOff + headDim)} (overwritten). */
