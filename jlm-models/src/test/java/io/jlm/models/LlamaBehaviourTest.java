@@ -113,6 +113,38 @@ class LlamaBehaviourTest {
         }
     }
 
+    /**
+     * Decoding one token attends by KV head (the 4 query heads of a GQA group share each chunk of 256 positions); a
+     * batched prefill attends per (head, row). Past several chunks both give the same logits: within 1e-4 with a
+     * float cache; with a Q8_0 cache within 5e-3, since the keys and values of the two runs come from matmul and
+     * matvec (different summation order) and a last-bit difference can flip their 8-bit rounding (1.8e-4 seen).
+     */
+    @Test
+    void groupedDecodeAttentionEqualsPerHeadAttentionOverManyChunks() throws IOException {
+        Path model = SharedData.require("conformance/models/synth-llama-f32.gguf");
+        int n = 700;
+        int[] tokens = new int[n];
+        for (int i = 0; i < n; i++) tokens[i] = 1 + (i * 7919 + 13) % 500;
+        for (ThreadPool pool : new ThreadPool[]{POOL, new ThreadPool(1)}) {
+            try (LanguageModel lm = Models.load(model, pool)) {
+                TransformerModel m = (TransformerModel) lm;
+                assertEquals(4, m.config().heads() / m.config().kvHeads(), "the test needs a GQA model");
+                int v = m.config().vocabSize();
+                for (String policy : new String[]{"f32", "q8_0"}) {
+                    io.jlm.models.state.KvPolicy p = io.jlm.models.state.KvPolicy.parse(policy);
+                    float[] all = m.forward(m.newState(n + 1, p), tokens, true);
+                    ModelState single = m.newState(n + 1, p);
+                    for (int i = 0; i < n; i++) {
+                        float[] l = m.forward(single, new int[]{tokens[i]}, false);
+                        double tol = policy.equals("f32") ? 1e-4 : 5e-3;
+                        if (i % 97 == 0 || i >= n - 3) assertClose(all, i * v, l, 0, v, tol, policy + " position " + i);
+                    }
+                }
+            }
+            if (pool != POOL) pool.close();
+        }
+    }
+
     /** Rewinding and re-running gives the original logits; continuing after a rewind forgets the old suffix. */
     @Test
     void rewindReplaysIdentically() throws IOException {

@@ -30,14 +30,19 @@ public final class AttentionKernels {
      * faster, which matters at long contexts: one exp per cached position, head and layer for every token).
      */
     public static int softmax(float[] sc, int n, float scale, float cap) {
-        float max = scaleAndMax(sc, n, scale, cap);
+        return softmax(sc, 0, n, scale, cap);
+    }
+
+    /** {@link #softmax(float[], int, float, float)} of {@code sc[off .. off + n)}. */
+    public static int softmax(float[] sc, int off, int n, float scale, float cap) {
+        float max = scaleAndMax(sc, off, n, scale, cap);
         if (max == Float.NEGATIVE_INFINITY) return 0;
         int live = 0;
-        for (int j = 0; j < n; j++) if (sc[j] != Float.NEGATIVE_INFINITY) live++;
-        float inv = 1f / expShift(sc, n, max);
-        int step = F.length(), bound = n - n % step, j = 0;
+        for (int j = off; j < off + n; j++) if (sc[j] != Float.NEGATIVE_INFINITY) live++;
+        float inv = 1f / expShift(sc, off, n, max);
+        int step = F.length(), end = off + n, bound = end - n % step, j = off;
         for (; j < bound; j += step) FloatVector.fromArray(F, sc, j).mul(inv).intoArray(sc, j);
-        for (; j < n; j++) sc[j] *= inv;
+        for (; j < end; j++) sc[j] *= inv;
         return live;
     }
 
@@ -46,9 +51,15 @@ public final class AttentionKernels {
      * the maximum ({@link Float#NEGATIVE_INFINITY} when every entry is masked).
      */
     public static float scaleAndMax(float[] sc, int n, float scale, float cap) {
+        return scaleAndMax(sc, 0, n, scale, cap);
+    }
+
+    /** {@link #scaleAndMax(float[], int, float, float)} of {@code sc[off .. off + n)}. */
+    public static float scaleAndMax(float[] sc, int off, int n, float scale, float cap) {
+        int end = off + n;
         if (cap > 0) {
             float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < n; j++) {
+            for (int j = off; j < end; j++) {
                 float s = sc[j];
                 if (s == Float.NEGATIVE_INFINITY) continue;
                 s = cap * (float) Math.tanh(s * scale / cap);
@@ -57,7 +68,7 @@ public final class AttentionKernels {
             }
             return max;
         }
-        int step = F.length(), bound = n - n % step, j = 0;
+        int step = F.length(), bound = end - n % step, j = off;
         FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (; j < bound; j += step) {
             FloatVector v = FloatVector.fromArray(F, sc, j).mul(scale);
@@ -65,7 +76,7 @@ public final class AttentionKernels {
             mv = mv.max(v);
         }
         float max = mv.reduceLanes(VectorOperators.MAX);
-        for (; j < n; j++) {
+        for (; j < end; j++) {
             sc[j] *= scale;
             if (sc[j] > max) max = sc[j];
         }
@@ -74,7 +85,12 @@ public final class AttentionKernels {
 
     /** {@code sc[j] = exp(sc[j] - max)} for j < n (masked entries become 0); returns their sum. */
     public static float expShift(float[] sc, int n, float max) {
-        int step = F.length(), bound = n - n % step, j = 0;
+        return expShift(sc, 0, n, max);
+    }
+
+    /** {@link #expShift(float[], int, float)} of {@code sc[off .. off + n)}. */
+    public static float expShift(float[] sc, int off, int n, float max) {
+        int step = F.length(), end = off + n, bound = end - n % step, j = off;
         FloatVector acc = FloatVector.zero(F);
         for (; j < bound; j += step) {
             FloatVector e = FloatVector.fromArray(F, sc, j).sub(max).lanewise(VectorOperators.EXP);
@@ -82,7 +98,7 @@ public final class AttentionKernels {
             acc = acc.add(e);
         }
         float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; j < n; j++) {
+        for (; j < end; j++) {
             float e = (float) Math.exp(sc[j] - max);
             sc[j] = e;
             sum += e;

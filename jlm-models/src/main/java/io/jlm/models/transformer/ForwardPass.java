@@ -66,6 +66,11 @@ final class ForwardPass {
     private final SplitKAttention splitK;
     private int curSplits;
     private final ThreadPool.RangeBody splitBody = this::splitRange;
+    private final ThreadPool.RangeBody groupedBody = this::groupedRange;
+    /** Query heads per KV head. */
+    private final int group;
+    /** Positions per chunk of the grouped decode attention (the chunk's keys/values stay in L2 for the group). */
+    static final int GROUP_CHUNK = 256;
     private final ThreadPool.RangeBody activationBody = this::activationRows;
 
     /** A workspace whose attention scratch covers {@code scoreCapacity} positions (grown on demand). */
@@ -83,8 +88,9 @@ final class ForwardPass {
         this.vocab = c.vocabSize();
         this.ropeHalf = c.ropeDim() / 2;
         this.ropeScale = w.ropeAttnFactor();
-        this.scores = new float[pool.threads()][Math.max(1, scoreCapacity)];
-        this.queryScratch = new float[pool.threads()][headDim];
+        this.group = c.heads() / Math.max(1, c.kvHeads());
+        this.scores = new float[pool.threads()][Math.max(1, group * scoreCapacity)];
+        this.queryScratch = new float[pool.threads()][group * headDim];
         this.splitK = new SplitKAttention(headDim);
         ensureRows(1);
     }
@@ -154,9 +160,11 @@ final class ForwardPass {
         return cache instanceof AttendingKvCache ? 1 : Math.min(cache.capacity(), cache.maxAttended());
     }
 
+    /** Per-thread score scratch for {@code capacity} positions of each query head of a GQA group. */
     private void ensureScores(int capacity) {
-        if (capacity <= scores[0].length) return;
-        for (int t = 0; t < scores.length; t++) scores[t] = new float[capacity];
+        int need = group * capacity;
+        if (need <= scores[0].length) return;
+        for (int t = 0; t < scores.length; t++) scores[t] = new float[need];
     }
 
     long bytes() {
@@ -503,7 +511,54 @@ final class ForwardPass {
                 return;
             }
         }
+        if (B == 1 && group > 1 && c.kvHeads() % pool.threads() == 0) {
+            pool.parallelFor(c.kvHeads(), groupedBody);
+            return;
+        }
         pool.parallelFor(c.heads() * B, attentionBody);
+    }
+
+    /**
+     * Decode attention of one row by KV head: the query heads of a GQA group take turns on each chunk of
+     * {@link #GROUP_CHUNK} positions, so every key and value is read from memory once per group instead of once
+     * per query head (the same products as {@link #attentionRange}, in the same order per head).
+     */
+    private void groupedRange(int from, int to, int thread) {
+        float[] sc = scores[thread];
+        float[] qh = queryScratch[thread];
+        int layer = curLayer;
+        int window = c.window(layer);
+        float scale = c.queryScale(), cap = c.attnSoftcap();
+        KvCache cache = rowCache[0];
+        boolean half = cache.elementType() == GGMLType.F16;
+        int pos = rowPos[0];
+        int start = Math.max(cache.firstRetained(layer), window > 0 ? Math.max(0, pos - window + 1) : 0);
+        int n = pos + 1 - start;
+        for (int kvh = from; kvh < to; kvh++) {
+            int h0 = kvh * group;
+            if (half) { // products with an F16 cache take F16 operands (as in ggml)
+                for (int i = 0; i < group * headDim; i++) qh[i] = Float.float16ToFloat(Float.floatToFloat16(q[h0 * headDim + i]));
+            }
+            float[] qs = half ? qh : q;
+            int qBase = half ? 0 : h0 * headDim;
+            for (int c0 = start; c0 <= pos; c0 += GROUP_CHUNK) {
+                int c1 = Math.min(pos + 1, c0 + GROUP_CHUNK);
+                for (int g = 0; g < group; g++) cache.scores(layer, kvh, qs, qBase + g * headDim, c0, c1, sc, g * n + c0 - start);
+            }
+            for (int g = 0; g < group; g++) {
+                AttentionKernels.softmax(sc, g * n, n, scale, cap);
+                if (half) {
+                    for (int j = g * n; j < (g + 1) * n; j++) sc[j] = Float.float16ToFloat(Float.floatToFloat16(sc[j]));
+                }
+                Arrays.fill(att, (h0 + g) * headDim, (h0 + g + 1) * headDim, 0f);
+            }
+            for (int c0 = start; c0 <= pos; c0 += GROUP_CHUNK) {
+                int c1 = Math.min(pos + 1, c0 + GROUP_CHUNK);
+                for (int g = 0; g < group; g++) {
+                    cache.accumulate(layer, kvh, sc, g * n + c0 - start, c0, c1, att, (h0 + g) * headDim);
+                }
+            }
+        }
     }
 
     /** A cache that attends itself (all rows of the step belong to its sequence): query heads [from, to). */
