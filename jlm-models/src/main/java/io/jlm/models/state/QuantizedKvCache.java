@@ -5,12 +5,6 @@ import io.jlm.core.quant.Q8_0Kernel;
 import io.jlm.core.quant.WeightKernel;
 import io.jlm.core.tensor.GGMLType;
 
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -24,8 +18,7 @@ import java.lang.foreign.MemorySegment;
  * float32 query against the stored blocks (jlm-core's weight kernels, {@link WeightKernel#dot}, when a head is a
  * whole number of blocks; a scalar per-element path otherwise). The query is <em>not</em> quantized: this keeps one
  * rounding (of the cache) instead of two, at the cost of float instead of integer products.
- * {@link #accumulate} multiplies each position's weight into its block scales once and runs one vector accumulator per
- * block chunk over all positions (int8 or nibbles converted in registers).
+ * {@link #accumulate} dequantizes one value head at a time into a per-thread scratch row and adds it weighted.
  *
  * <p>Storage is preallocated for the full capacity, as for {@link ContiguousKvCache}, so bytes compare directly:
  * q8_0 holds 34/128 of the float32 bytes (3.76x fewer), q4_0 18/128 (7.1x fewer).
@@ -153,9 +146,7 @@ public final class QuantizedKvCache implements KvCache {
     @Override
     public void accumulate(int layer, int kvHead, float[] weights, int wOff, int from, int to, float[] out, int outOff) {
         float[] tmp = scratch.get();
-        if (headAligned && VEC) {
-            accumulateBlocks(layer, kvHead, weights, wOff, from, to, out, outOff);
-        } else if (headAligned) {
+        if (headAligned) {
             // sums in a thread-local row, added to out once: out (neighbouring heads of other threads) is written once
             MemorySegment seg = valueSeg[layer];
             long headOff = (long) kvHead * (headDim / QK) * blockBytes;
@@ -191,62 +182,6 @@ public final class QuantizedKvCache implements KvCache {
                 float w = weights[wOff + p - from];
                 int row = p * rowBytes;
                 for (int i = 0; i < headDim; i++) out[outOff + i] += w * element(vl, row, e0 + i);
-            }
-        }
-    }
-
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int L = F.length();
-    /** The fused value accumulation needs a byte species of L lanes (64 or 128 bits). */
-    private static final boolean VEC = L == 8 || L == 16;
-    private static final VectorSpecies<Byte> BL = VEC ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
-    private static final ThreadLocal<float[][]> BLOCK_WEIGHTS = ThreadLocal.withInitial(() -> new float[1][0]);
-
-    /**
-     * Whole-block value heads: first the weight times the block scale for every (position, block), then per block
-     * and lane chunk one vector accumulator runs over all positions (int8 or nibbles converted and multiplied in
-     * registers), written to {@code out} once. No dequantized scratch row, no per-position stores.
-     */
-    private void accumulateBlocks(int layer, int kvHead, float[] weights, int wOff, int from, int to, float[] out, int outOff) {
-        MemorySegment seg = valueSeg[layer];
-        int nb = headDim / QK, n = to - from;
-        long headOff = (long) kvHead * nb * blockBytes;
-        float[][] holder = BLOCK_WEIGHTS.get();
-        if (holder[0].length < n * nb) holder[0] = new float[Math.max(n * nb, 2 * holder[0].length)];
-        float[] ws = holder[0];
-        for (int p = from; p < to; p++) {
-            float w = weights[wOff + p - from];
-            long base = (long) p * rowBytes + headOff;
-            for (int b = 0; b < nb; b++) {
-                ws[(p - from) * nb + b] = w == 0f ? 0f : w * Float.float16ToFloat(seg.get(io.jlm.core.quant.Half.SHORT_LE, base + (long) b * blockBytes));
-            }
-        }
-        java.nio.ByteOrder le = java.nio.ByteOrder.LITTLE_ENDIAN;
-        for (int b = 0; b < nb; b++) {
-            long blockOff = headOff + (long) b * blockBytes + 2;
-            int o = outOff + b * QK;
-            if (type == GGMLType.Q8_0) {
-                for (int c = 0; c < QK; c += L) {
-                    FloatVector acc = FloatVector.fromArray(F, out, o + c);
-                    for (int p = from; p < to; p++) {
-                        FloatVector q = (FloatVector) ByteVector.fromMemorySegment(BL, seg, (long) p * rowBytes + blockOff + c, le)
-                                .convertShape(VectorOperators.B2F, F, 0);
-                        acc = q.fma(FloatVector.broadcast(F, ws[(p - from) * nb + b]), acc);
-                    }
-                    acc.intoArray(out, o + c);
-                }
-            } else {
-                for (int c = 0; c < QK / 2; c += L) {
-                    FloatVector lo = FloatVector.fromArray(F, out, o + c), hi = FloatVector.fromArray(F, out, o + QK / 2 + c);
-                    for (int p = from; p < to; p++) {
-                        ByteVector q = ByteVector.fromMemorySegment(BL, seg, (long) p * rowBytes + blockOff + c, le);
-                        FloatVector wv = FloatVector.broadcast(F, ws[(p - from) * nb + b]);
-                        lo = ((FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).fma(wv, lo);
-                        hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).fma(wv, hi);
-                    }
-                    lo.intoArray(out, o + c);
-                    hi.intoArray(out, o + QK / 2 + c);
-                }
             }
         }
     }
