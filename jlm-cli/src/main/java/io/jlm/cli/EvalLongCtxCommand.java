@@ -91,8 +91,7 @@ final class EvalLongCtxCommand implements Callable<Integer> {
         return switch (fill) {
             case "prefill" -> false;
             case "random" -> true;
-            default -> throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(new EvalLongCtxCommand()),
-                    "--speed-fill: expected 'prefill' or 'random', got '" + fill + "'");
+            default -> throw new IllegalArgumentException("--speed-fill must be prefill or random, got " + fill);
         };
     }
 

@@ -29,26 +29,6 @@ public final class Q8Activations {
     /** Block scales: block b covers elements [32b, 32b + 32). */
     public float[] d() { return d; }
 
-    /** Elements quantized by the last call. */
-    public int length() { return n; }
-
-    /**
-     * Writes to {@code out[outOff ..]} the values the integer dot sees for {@code x[xOff .. xOff + n)}: each element
-     * quantized as {@link #quantize} does and multiplied back by its block scale. Batched products (prefill) use it so
-     * that they multiply the same activations as the integer matrix-vector path (up to float summation order).
-     */
-    public static void roundTrip(float[] x, int xOff, int n, float[] out, int outOff) {
-        if (n % QK != 0) throw new IllegalArgumentException("Q8 activations: length " + n + " is not a multiple of " + QK);
-        for (int b = 0; b < n; b += QK) {
-            int s = xOff + b;
-            float amax = 0f;
-            for (int j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(x[s + j]));
-            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-            float id = amax != 0f ? 127f / amax : 0f;
-            for (int j = 0; j < QK; j++) out[outOff + b + j] = (float) Math.rint(x[s + j] * id) * d;
-        }
-    }
-
     /** Quantizes {@code x[xOff .. xOff + n)}; {@code n} must be a multiple of 32. */
     public Q8Activations quantize(float[] x, int xOff, int n) {
         if (n % QK != 0) throw new IllegalArgumentException("Q8 activations: length " + n + " is not a multiple of " + QK);
@@ -68,5 +48,14 @@ public final class Q8Activations {
             for (int j = 0; j < QK; j++) q[b * QK + j] = (short) Math.rint(x[s + j] * id);
         }
         return this;
+    }
+
+    /**
+     * Writes the last quantized input as the integer dot sees it, {@code q * d} per element, to {@code out[outOff ..]}.
+     * Batched products (prefill) multiply these values so that they use the same activations as the integer
+     * matrix-vector path (up to float summation order).
+     */
+    public void dequantize(float[] out, int outOff) {
+        for (int i = 0; i < n; i++) out[outOff + i] = q[i] * d[i / QK];
     }
 }

@@ -94,7 +94,8 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
             float[][] holder = ROUND_TRIP.get();
             int need = batch * cols;
             if (holder[0] == null || holder[0].length < need) holder[0] = new float[need];
-            for (int b = 0; b < batch; b++) Q8Activations.roundTrip(x, b * cols, cols, holder[0], b * cols);
+            Q8Activations xq = ACTIVATIONS.get();
+            for (int b = 0; b < batch; b++) xq.quantize(x, b * cols, cols).dequantize(holder[0], b * cols);
             x = holder[0];
         }
         if (pool == null) {
@@ -123,9 +124,9 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
     private static final ThreadLocal<Task> TASK = ThreadLocal.withInitial(Task::new);
     /** The calling thread's quantized activation vector (reused by every matvec of that thread). */
     private static final ThreadLocal<Q8Activations> ACTIVATIONS = ThreadLocal.withInitial(Q8Activations::new);
-    /** The calling thread's buffer of 8-bit-rounded activation rows for {@link #matmul}. */
     /** The calling thread's even/odd-permuted activation vector for kernels with a paired dot (F16). */
     private static final ThreadLocal<PairedActivations> PAIRED = ThreadLocal.withInitial(PairedActivations::new);
+    /** The calling thread's buffer of 8-bit-rounded activation rows for {@link #matmul}. */
     private static final ThreadLocal<float[][]> ROUND_TRIP = ThreadLocal.withInitial(() -> new float[1][]);
 
     /** Reusable loop body (one per calling thread) so that products allocate nothing per call. */

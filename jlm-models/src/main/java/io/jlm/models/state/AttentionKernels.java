@@ -47,14 +47,9 @@ public final class AttentionKernels {
     }
 
     /**
-     * {@code sc[j] = s * scale} (soft-capped by {@code cap * tanh(s / cap)} when {@code cap > 0}) for j < n; returns
-     * the maximum ({@link Float#NEGATIVE_INFINITY} when every entry is masked).
+     * {@code sc[j] = s * scale} (soft-capped by {@code cap * tanh(s / cap)} when {@code cap > 0}) for j in
+     * [off, off + n); returns the maximum ({@link Float#NEGATIVE_INFINITY} when every entry is masked).
      */
-    public static float scaleAndMax(float[] sc, int n, float scale, float cap) {
-        return scaleAndMax(sc, 0, n, scale, cap);
-    }
-
-    /** {@link #scaleAndMax(float[], int, float, float)} of {@code sc[off .. off + n)}. */
     public static float scaleAndMax(float[] sc, int off, int n, float scale, float cap) {
         int end = off + n;
         if (cap > 0) {
@@ -83,12 +78,7 @@ public final class AttentionKernels {
         return max;
     }
 
-    /** {@code sc[j] = exp(sc[j] - max)} for j < n (masked entries become 0); returns their sum. */
-    public static float expShift(float[] sc, int n, float max) {
-        return expShift(sc, 0, n, max);
-    }
-
-    /** {@link #expShift(float[], int, float)} of {@code sc[off .. off + n)}. */
+    /** {@code sc[j] = exp(sc[j] - max)} for j in [off, off + n) (masked entries become 0); returns their sum. */
     public static float expShift(float[] sc, int off, int n, float max) {
         int step = F.length(), end = off + n, bound = end - n % step, j = off;
         FloatVector acc = FloatVector.zero(F);

@@ -79,8 +79,8 @@ public final class SplitKAttention {
             return;
         }
         cache.scores(layer, kvHead, q, qOff, from, to, sc, 0);
-        float max = AttentionKernels.scaleAndMax(sc, n, scale, cap);
-        float sum = AttentionKernels.expShift(sc, n, max);
+        float max = AttentionKernels.scaleAndMax(sc, 0, n, scale, cap);
+        float sum = AttentionKernels.expShift(sc, 0, n, max);
         cache.accumulate(layer, kvHead, sc, 0, from, to, partialOut, o);
         partialMax[item] = max;
         partialSum[item] = sum;

@@ -499,8 +499,8 @@ final class ForwardPass {
             return;
         }
         if (B == 1 && first.elementType() != GGMLType.F16) {
-            int window = c.window(l), pos = rowPos[0];
-            int start = Math.max(first.firstRetained(l), window > 0 ? Math.max(0, pos - window + 1) : 0);
+            int pos = rowPos[0];
+            int start = attendFrom(first, l, pos);
             int splits = SplitKAttention.splits(c.heads(), pool.threads(), pos + 1 - start);
             if (splits > 1) {
                 curSplits = splits;
@@ -527,12 +527,11 @@ final class ForwardPass {
         float[] sc = scores[thread];
         float[] qh = queryScratch[thread];
         int layer = curLayer;
-        int window = c.window(layer);
         float scale = c.queryScale(), cap = c.attnSoftcap();
         KvCache cache = rowCache[0];
         boolean half = cache.elementType() == GGMLType.F16;
         int pos = rowPos[0];
-        int start = Math.max(cache.firstRetained(layer), window > 0 ? Math.max(0, pos - window + 1) : 0);
+        int start = attendFrom(cache, layer, pos);
         int n = pos + 1 - start;
         for (int kvh = from; kvh < to; kvh++) {
             int h0 = kvh * group;
@@ -561,6 +560,15 @@ final class ForwardPass {
         }
     }
 
+    /**
+     * The first position a query at {@code pos} of {@code layer} attends: the earliest one the cache still holds, or
+     * the start of the layer's sliding window.
+     */
+    private int attendFrom(KvCache cache, int layer, int pos) {
+        int window = c.window(layer);
+        return Math.max(cache.firstRetained(layer), window > 0 ? Math.max(0, pos - window + 1) : 0);
+    }
+
     /** A cache that attends itself (all rows of the step belong to its sequence): query heads [from, to). */
     private void attendingRange(int from, int to, int thread) {
         int layer = curLayer, B = curBatch;
@@ -578,9 +586,7 @@ final class ForwardPass {
         float[] sc = scores[thread];
         int layer = curLayer, S = curSplits, pos = rowPos[0];
         KvCache cache = rowCache[0];
-        int group = c.heads() / c.kvHeads();
-        int window = c.window(layer);
-        int start = Math.max(cache.firstRetained(layer), window > 0 ? Math.max(0, pos - window + 1) : 0);
+        int start = attendFrom(cache, layer, pos);
         int items = c.heads() * S;
         for (int item = splitK.claim(); item < items; item = splitK.claim()) {
             int h = item / S, sp = item % S;
@@ -597,17 +603,14 @@ final class ForwardPass {
         float[] sc = scores[thread];
         float[] qh = queryScratch[thread];
         int layer = curLayer, B = curBatch;
-        int group = c.heads() / c.kvHeads();
-        int window = c.window(layer);
         float scale = c.queryScale(), cap = c.attnSoftcap();
         for (int item = from; item < to; item++) {
             int h = item / B, b = item % B;
             int kvh = h / group;
             KvCache cache = rowCache[b];
             boolean half = cache.elementType() == GGMLType.F16;
-            int retained = cache.firstRetained(layer);
             int pos = rowPos[b];
-            int start = Math.max(retained, window > 0 ? Math.max(0, pos - window + 1) : 0);
+            int start = attendFrom(cache, layer, pos);
             int n = pos + 1 - start;
             int qOff = b * qDim + h * headDim;
             if (half) { // products with an F16 cache take F16 operands (as in ggml)
