@@ -104,13 +104,11 @@ public final class Graph {
         check(w.rank() == 2 && w.dim(1) == k, "linear: weight " + w + " does not match input " + x);
         check(b == null || b.size() == n, "linear: bias " + b + " does not match weight " + w);
         Tensor out = act("linear(" + w.name + ")", m, n);
-        float[] wt = new float[k * n];
-        Matmul fwd = new Matmul(pool).set(x.data, k, 1, wt, out.data, m, n, k, false);
+        Matmul fwd = new Matmul(pool).set(x.data, 0, k, 1, w.data, 0, 1, k, out.data, 0, n, m, n, k, false);   // B = w^T in place
         Matmul dx = new Matmul(pool).set(out.grad, n, 1, w.data, x.grad, m, k, n, true);
         Matmul dw = new Matmul(pool).set(out.grad, 1, n, x.data, w.grad, n, k, m, true);
         add(new Node() {
             @Override void forward() {
-                Matmul.transpose(w.data, n, k, wt);
                 fwd.run();
                 if (b != null) for (int r = 0; r < m; r++) axpy(1f, b.data, 0, out.data, r * n, n);
             }
@@ -139,6 +137,9 @@ public final class Graph {
         float[] dbt = new float[bs];      // gradient of op(b) as [k,n]
         float[] dat = new float[as];      // gradient of op(a) as [m,k]
         float[] ta = new float[as], tb = new float[bs], tbT = new float[bs], tc = new float[cs];
+        Matmul fwd = new Matmul(null).set(ta, transA ? 1 : k, transA ? m : 1, bt, tc, m, n, k, false);
+        Matmul da = new Matmul(null).set(tc, n, 1, tbT, dat, m, k, n, false);
+        Matmul db = new Matmul(null).set(ta, transA ? m : 1, transA ? 1 : k, tc, dbt, k, n, m, false);
         add(new Node() {
             private void opB(int i) {   // op(b_i) as row-major [k,n] into bt, and its transpose [n,k] into tbT
                 System.arraycopy(b.data, i * bs, tb, 0, bs);
@@ -149,7 +150,7 @@ public final class Graph {
                 for (int i = 0; i < batch; i++) {
                     System.arraycopy(a.data, i * as, ta, 0, as);
                     opB(i);
-                    Matmul.rows(ta, transA ? 1 : k, transA ? m : 1, bt, tc, 0, m, n, k, false);
+                    fwd.run();
                     System.arraycopy(tc, 0, out.data, i * cs, cs);
                 }
             }
@@ -159,12 +160,12 @@ public final class Graph {
                     System.arraycopy(a.data, i * as, ta, 0, as);
                     opB(i);
                     if (a.grad != null) {   // d op(a) [m,k] = g · op(b)^T
-                        Matmul.rows(tc, n, 1, tbT, dat, 0, m, k, n, false);
+                        da.run();
                         for (int r = 0; r < m; r++) for (int kk = 0; kk < k; kk++)
                             a.grad[i * as + (transA ? kk * m + r : r * k + kk)] += dat[r * k + kk];
                     }
                     if (b.grad != null) {   // d op(b) [k,n] = op(a)^T · g
-                        Matmul.rows(ta, transA ? m : 1, transA ? 1 : k, tc, dbt, 0, k, n, m, false);
+                        db.run();
                         for (int kk = 0; kk < k; kk++) for (int j = 0; j < n; j++)
                             b.grad[i * bs + (transB ? j * k + kk : kk * n + j)] += dbt[kk * n + j];
                     }
@@ -287,34 +288,44 @@ public final class Graph {
 
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2)), INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
 
-    /** Exact GELU {@code 0.5 x (1 + erf(x / sqrt 2))} (PyTorch's {@code nn.GELU()} default, used by nanoGPT). */
+    /**
+     * Exact GELU {@code 0.5 x (1 + erf(x / sqrt 2))} (PyTorch's {@code nn.GELU()} default, used by nanoGPT). The
+     * forward saves the normal cdf {@code 0.5 (1 + erf(x / sqrt 2))} for the backward, which then needs only exp
+     * (with erf and exp both in the backward loop C2 reached its inlining node limit, compiled exp out of line and
+     * ran it on boxed vectors: ~20 MB of garbage and 10 % of a training step).
+     */
     public Tensor geluErf(Tensor x) {
         Tensor out = act("gelu_erf", x.shape);
         int size = x.size();
+        float[] cdf = new float[size];
         add(new Node() {
             @Override int work() { return chunks(size); }
             @Override void fwd(int from, int to, int t) {
                 int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
                 for (; i + L <= e; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x.data, i);
-                    VMath.erf(v.mul(INV_SQRT2)).add(1f).mul(v).mul(0.5f).intoArray(out.data, i);
+                    FloatVector c = VMath.erf(v.mul(INV_SQRT2)).add(1f).mul(0.5f);
+                    c.intoArray(cdf, i);
+                    c.mul(v).intoArray(out.data, i);
                 }
-                for (; i < e; i++) { float v = x.data[i]; out.data[i] = (VMath.erf(v * INV_SQRT2) + 1f) * v * 0.5f; }
+                for (; i < e; i++) {
+                    float v = x.data[i], c = (VMath.erf(v * INV_SQRT2) + 1f) * 0.5f;
+                    cdf[i] = c;
+                    out.data[i] = c * v;
+                }
             }
             @Override void bwd(int from, int to, int t) {
                 if (x.grad == null) return;
                 int s = from * CHUNK, e = Math.min(size, to * CHUNK), i = s;
                 for (; i + L <= e; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x.data, i);
-                    FloatVector cdf = VMath.erf(v.mul(INV_SQRT2)).add(1f).mul(0.5f);
                     FloatVector pdf = VMath.exp(v.mul(v).mul(-0.5f)).mul(INV_SQRT_2PI);
-                    FloatVector d = v.mul(pdf).add(cdf);
+                    FloatVector d = v.mul(pdf).add(FloatVector.fromArray(S, cdf, i));
                     FloatVector.fromArray(S, out.grad, i).fma(d, FloatVector.fromArray(S, x.grad, i)).intoArray(x.grad, i);
                 }
                 for (; i < e; i++) {
-                    float v = x.data[i];
-                    float cdf = (VMath.erf(v * INV_SQRT2) + 1f) * 0.5f, pdf = VMath.exp(v * v * -0.5f) * INV_SQRT_2PI;
-                    x.grad[i] += out.grad[i] * (v * pdf + cdf);
+                    float v = x.data[i], pdf = VMath.exp(v * v * -0.5f) * INV_SQRT_2PI;
+                    x.grad[i] += out.grad[i] * (v * pdf + cdf[i]);
                 }
             }
         });

@@ -7,63 +7,220 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * A reusable FP32 matrix-multiply task: {@code C[M,N] (+)= A[M,K] · B[K,N]}, B and C row-major, A addressed by
  * strides so that the same kernel serves {@code A} and {@code A^T} (element (i,k) at
- * {@code a[i*aRowStride + k*aColStride]}). The kernel is register-blocked (4 rows × 4 vectors of C held in
- * registers, one broadcast of A and four vector loads of B per k) and walks C in column panels so a panel of B
- * stays in cache while all row blocks pass over it. Rows are split over the pool's threads.
+ * {@code a[i*aRowStride + k*aColStride]}).
  *
- * <p>A task object is configured once ({@link #set}) and run many times ({@link #run()}); running allocates
- * nothing.
+ * <p>The operands are first packed (as in GotoBLAS): A into blocks of {@code tile.rows} rows stored k-major
+ * ({@code [k][rows]}), B into panels of {@code tile.vecs} vectors of columns ({@code [k][width]}), zero-padded at
+ * the edges. The kernel then keeps a rows × width tile of C in registers while k runs, reading A and B
+ * sequentially (one broadcast per row and one vector load per column vector per k), whatever A's strides were.
+ * The tile fits the register file: 5 rows × 2 vectors (10 accumulators) where vectors are 256 bits wide (AVX2, 16
+ * registers: with 12 accumulators C2 spilled one of them every iteration, and a 4×4 tile spilled four), 4 × 4
+ * where they are 512 bits wide (32 registers). Each element of C is still summed over k in order from its old
+ * value, so every tile shape gives the same bits. Work is split over the pool's threads by column panels (each
+ * panel of B stays in cache while the packed A blocks stream past it), and by row ranges when there are few panels.
+ *
+ * <p>A task object is configured ({@link #set}) and run ({@link #run()}) many times; the packing buffers grow to
+ * the largest shape seen and are then reused, so running allocates nothing.
  */
 final class Matmul implements ThreadPool.RangeBody {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
-    private static final int RB = 4;
 
-    private final ThreadPool pool;
+    /** The register tile: rows of C × vectors of C held in registers. */
+    enum Tile {
+        R5V2(5, 2), R4V2(4, 2), R4V4(4, 4);
+        final int rows, vecs;
+        Tile(int rows, int vecs) { this.rows = rows; this.vecs = vecs; }
+    }
+
+    /** 256-bit vectors: assume 16 vector registers (AVX2). */
+    static final Tile DEFAULT = S.vectorBitSize() <= 256 ? Tile.R4V2 : Tile.R4V4;
+
+    private final ThreadPool pool;     // null: the calling thread does all the work
+    private final Tile tile;
+    private final int width;           // columns per panel of B
+    private final float[][] edge;      // per thread: one tile of C for the zero-padded edges
+    private float[] ap = new float[0], bp = new float[0];
     private float[] a, b, c;
-    private int aRowStride, aColStride, m, n, k;
-    private boolean accumulate;
+    private int ao, ars, acs, bo, brs, bcs, co, ldc, m, n, k, blocks, panels, chunks;
+    private boolean accumulate, packing;
 
-    Matmul(ThreadPool pool) { this.pool = pool; }
+    Matmul(ThreadPool pool) { this(pool, DEFAULT); }
 
+    Matmul(ThreadPool pool, Tile tile) {
+        this.pool = pool;
+        this.tile = tile;
+        width = tile.vecs * L;
+        edge = new float[pool == null ? 1 : pool.threads()][tile.rows * width];
+    }
+
+    /** {@code C (+)= A·B} with {@code A[M,K]} strided as described above, B and C row-major and dense. */
     Matmul set(float[] a, int aRowStride, int aColStride, float[] b, float[] c, int m, int n, int k, boolean accumulate) {
+        return set(a, 0, aRowStride, aColStride, b, 0, n, 1, c, 0, n, m, n, k, accumulate);
+    }
+
+    /**
+     * The general form: A(i,k) at {@code a[ao + i*ars + k*acs]}, B(k,j) at {@code b[bo + k*brs + j*bcs]} (so a
+     * transposed B needs no copy), C(i,j) at {@code c[co + i*ldc + j]}.
+     */
+    Matmul set(float[] a, int ao, int ars, int acs, float[] b, int bo, int brs, int bcs, float[] c, int co, int ldc,
+               int m, int n, int k, boolean accumulate) {
         this.a = a; this.b = b; this.c = c;
-        this.aRowStride = aRowStride; this.aColStride = aColStride;
+        this.ao = ao; this.ars = ars; this.acs = acs;
+        this.bo = bo; this.brs = brs; this.bcs = bcs;
+        this.co = co; this.ldc = ldc;
         this.m = m; this.n = n; this.k = k; this.accumulate = accumulate;
+        blocks = (m + tile.rows - 1) / tile.rows;
+        panels = (n + width - 1) / width;
+        int threads = pool == null ? 1 : pool.threads();
+        chunks = Math.max(1, Math.min(blocks, (4 * threads + panels - 1) / panels));
+        if (ap.length < blocks * tile.rows * k) ap = new float[blocks * tile.rows * k];
+        if (bp.length < panels * width * k) bp = new float[panels * width * k];
         return this;
     }
 
-    void run() { pool.parallelFor((m + RB - 1) / RB, this); }
-
-    @Override public void run(int from, int to, int thread) {
-        rows(a, aRowStride, aColStride, b, c, from * RB, Math.min(m, to * RB), n, k, accumulate);
+    void run() {
+        if (pool == null) {
+            packing = true; run(0, blocks + panels, 0);
+            packing = false; run(0, panels * chunks, 0);
+        } else {
+            packing = true; pool.parallelFor(blocks + panels, this);
+            packing = false; pool.parallelFor(panels * chunks, this);
+        }
     }
 
-    /** Single-threaded {@code C (+)= A·B} over rows [i0, i1). */
-    static void rows(float[] a, int ars, int acs, float[] b, float[] c, int i0, int i1, int n, int k, boolean acc) {
-        int j = 0;
-        for (; j + 4 * L <= n; j += 4 * L) {
-            int i = i0;
-            for (; i + RB <= i1; i += RB) tile4x4(a, ars, acs, b, c, i, j, n, k, acc);
-            for (; i < i1; i++) tile1x4(a, ars, acs, b, c, i, j, n, k, acc);
+    @Override public void run(int from, int to, int thread) {
+        if (packing) {
+            for (int u = from; u < to; u++) if (u < blocks) packA(u); else packB(u - blocks);
+            return;
         }
-        for (; j + L <= n; j += L) {
-            int i = i0;
-            for (; i + RB <= i1; i += RB) tile4x1(a, ars, acs, b, c, i, j, n, k, acc);
-            for (; i < i1; i++) tile1x1(a, ars, acs, b, c, i, j, n, k, acc);
-        }
-        for (; j < n; j++) {
-            for (int i = i0; i < i1; i++) {
-                float s = acc ? c[i * n + j] : 0f;
-                int ai = i * ars;
-                for (int kk = 0, bo = j; kk < k; kk++, bo += n) s += a[ai + kk * acs] * b[bo];
-                c[i * n + j] = s;
+        int rows = tile.rows;
+        float[] e = edge[thread];
+        for (int u = from; u < to; u++) {
+            int p = u / chunks, ch = u % chunks, j = p * width, cols = Math.min(width, n - j);
+            int po = p * width * k;
+            for (int q = blocks * ch / chunks, q1 = blocks * (ch + 1) / chunks; q < q1; q++) {
+                int i = q * rows, qo = i * k, rs = Math.min(rows, m - i), ci = co + i * ldc + j;
+                if (rs == rows && cols == width) {
+                    kernel(ap, qo, bp, po, c, ci, ldc);
+                } else {                                 // edge tile: through a full-size copy of C
+                    java.util.Arrays.fill(e, 0f);
+                    if (accumulate) for (int r = 0; r < rs; r++) System.arraycopy(c, ci + r * ldc, e, r * width, cols);
+                    kernel(ap, qo, bp, po, e, 0, width);
+                    for (int r = 0; r < rs; r++) System.arraycopy(e, r * width, c, ci + r * ldc, cols);
+                }
             }
         }
     }
 
-    private static void tile4x4(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int n, int k, boolean acc) {
-        int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+    private void kernel(float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+        switch (tile) {
+            case R5V2 -> kernel5x2(ap, ao, bp, bo, k, c, co, ldc, accumulate);
+            case R4V2 -> kernel4x2(ap, ao, bp, bo, k, c, co, ldc, accumulate);
+            case R4V4 -> kernel4x4(ap, ao, bp, bo, k, c, co, ldc, accumulate);
+        }
+    }
+
+    /** Rows [i, i+rows) of A as {@code ap[q*rows*k + kk*rows + r]}, zero past row m. */
+    private void packA(int q) {
+        int rows = tile.rows, i = q * rows, o = q * rows * k, rs = Math.min(rows, m - i);
+        if (ars == 1 && rs == rows) {                    // A^T: the rows of a block are adjacent
+            for (int kk = 0, src = ao + kk * acs + i, dst = o; kk < k; kk++, src += acs, dst += rows)
+                for (int r = 0; r < rows; r++) ap[dst + r] = a[src + r];
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            if (r < rs) {
+                for (int kk = 0, src = ao + (i + r) * ars; kk < k; kk++, src += acs) ap[o + kk * rows + r] = a[src];
+            } else {
+                for (int kk = 0; kk < k; kk++) ap[o + kk * rows + r] = 0f;
+            }
+        }
+    }
+
+    /** Columns [j, j+width) of B as {@code bp[p*width*k + kk*width + x]}, zero past column n. */
+    private void packB(int p) {
+        int j = p * width, o = p * width * k, cols = Math.min(width, n - j);
+        if (bcs == 1 && cols == width) {                 // whole vectors
+            for (int kk = 0, src = bo + j, dst = o; kk < k; kk++, src += brs, dst += width)
+                for (int v = 0; v < width; v += L) FloatVector.fromArray(S, b, src + v).intoArray(bp, dst + v);
+            return;
+        }
+        for (int x = 0; x < width; x++) {
+            if (x < cols) {
+                for (int kk = 0, src = bo + (j + x) * bcs; kk < k; kk++, src += brs) bp[o + kk * width + x] = b[src];
+            } else {
+                for (int kk = 0; kk < k; kk++) bp[o + kk * width + x] = 0f;
+            }
+        }
+    }
+
+    private static void kernel5x2(float[] ap, int ao, float[] bp, int bo, int k, float[] c, int c0, int ldc, boolean acc) {
+        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc;
+        FloatVector s00, s01, s10, s11, s20, s21, s30, s31, s40, s41;
+        if (acc) {
+            s00 = FloatVector.fromArray(S, c, c0); s01 = FloatVector.fromArray(S, c, c0 + L);
+            s10 = FloatVector.fromArray(S, c, c1); s11 = FloatVector.fromArray(S, c, c1 + L);
+            s20 = FloatVector.fromArray(S, c, c2); s21 = FloatVector.fromArray(S, c, c2 + L);
+            s30 = FloatVector.fromArray(S, c, c3); s31 = FloatVector.fromArray(S, c, c3 + L);
+            s40 = FloatVector.fromArray(S, c, c4); s41 = FloatVector.fromArray(S, c, c4 + L);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            s00 = z; s01 = z; s10 = z; s11 = z; s20 = z; s21 = z; s30 = z; s31 = z; s40 = z; s41 = z;
+        }
+        for (int kk = 0; kk < k; kk++, ao += 5, bo += 2 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bo);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bo + L);
+            FloatVector x = FloatVector.broadcast(S, ap[ao]);
+            s00 = b0.fma(x, s00); s01 = b1.fma(x, s01);
+            x = FloatVector.broadcast(S, ap[ao + 1]);
+            s10 = b0.fma(x, s10); s11 = b1.fma(x, s11);
+            x = FloatVector.broadcast(S, ap[ao + 2]);
+            s20 = b0.fma(x, s20); s21 = b1.fma(x, s21);
+            x = FloatVector.broadcast(S, ap[ao + 3]);
+            s30 = b0.fma(x, s30); s31 = b1.fma(x, s31);
+            x = FloatVector.broadcast(S, ap[ao + 4]);
+            s40 = b0.fma(x, s40); s41 = b1.fma(x, s41);
+        }
+        s00.intoArray(c, c0); s01.intoArray(c, c0 + L);
+        s10.intoArray(c, c1); s11.intoArray(c, c1 + L);
+        s20.intoArray(c, c2); s21.intoArray(c, c2 + L);
+        s30.intoArray(c, c3); s31.intoArray(c, c3 + L);
+        s40.intoArray(c, c4); s41.intoArray(c, c4 + L);
+    }
+
+    private static void kernel4x2(float[] ap, int ao, float[] bp, int bo, int k, float[] c, int c0, int ldc, boolean acc) {
+        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        FloatVector s00, s01, s10, s11, s20, s21, s30, s31;
+        if (acc) {
+            s00 = FloatVector.fromArray(S, c, c0); s01 = FloatVector.fromArray(S, c, c0 + L);
+            s10 = FloatVector.fromArray(S, c, c1); s11 = FloatVector.fromArray(S, c, c1 + L);
+            s20 = FloatVector.fromArray(S, c, c2); s21 = FloatVector.fromArray(S, c, c2 + L);
+            s30 = FloatVector.fromArray(S, c, c3); s31 = FloatVector.fromArray(S, c, c3 + L);
+        } else {
+            FloatVector z = FloatVector.zero(S);
+            s00 = z; s01 = z; s10 = z; s11 = z; s20 = z; s21 = z; s30 = z; s31 = z;
+        }
+        for (int kk = 0; kk < k; kk++, ao += 4, bo += 2 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bo);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bo + L);
+            FloatVector x = FloatVector.broadcast(S, ap[ao]);
+            s00 = b0.fma(x, s00); s01 = b1.fma(x, s01);
+            x = FloatVector.broadcast(S, ap[ao + 1]);
+            s10 = b0.fma(x, s10); s11 = b1.fma(x, s11);
+            x = FloatVector.broadcast(S, ap[ao + 2]);
+            s20 = b0.fma(x, s20); s21 = b1.fma(x, s21);
+            x = FloatVector.broadcast(S, ap[ao + 3]);
+            s30 = b0.fma(x, s30); s31 = b1.fma(x, s31);
+        }
+        s00.intoArray(c, c0); s01.intoArray(c, c0 + L);
+        s10.intoArray(c, c1); s11.intoArray(c, c1 + L);
+        s20.intoArray(c, c2); s21.intoArray(c, c2 + L);
+        s30.intoArray(c, c3); s31.intoArray(c, c3 + L);
+    }
+
+    private static void kernel4x4(float[] ap, int ao, float[] bp, int bo, int k, float[] c, int c0, int ldc, boolean acc) {
+        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
         FloatVector s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33;
         if (acc) {
             s00 = FloatVector.fromArray(S, c, c0); s01 = FloatVector.fromArray(S, c, c0 + L);
@@ -79,75 +236,24 @@ final class Matmul implements ThreadPool.RangeBody {
             s00 = z; s01 = z; s02 = z; s03 = z; s10 = z; s11 = z; s12 = z; s13 = z;
             s20 = z; s21 = z; s22 = z; s23 = z; s30 = z; s31 = z; s32 = z; s33 = z;
         }
-        int a0 = i * ars, a1 = a0 + ars, a2 = a1 + ars, a3 = a2 + ars;
-        int bo = j;
-        for (int kk = 0, ak = 0; kk < k; kk++, ak += acs, bo += n) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bo);
-            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
-            FloatVector b2 = FloatVector.fromArray(S, b, bo + 2 * L);
-            FloatVector b3 = FloatVector.fromArray(S, b, bo + 3 * L);
-            FloatVector x = FloatVector.broadcast(S, a[a0 + ak]);
+        for (int kk = 0; kk < k; kk++, ao += 4, bo += 4 * L) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bo);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bo + L);
+            FloatVector b2 = FloatVector.fromArray(S, bp, bo + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(S, bp, bo + 3 * L);
+            FloatVector x = FloatVector.broadcast(S, ap[ao]);
             s00 = b0.fma(x, s00); s01 = b1.fma(x, s01); s02 = b2.fma(x, s02); s03 = b3.fma(x, s03);
-            x = FloatVector.broadcast(S, a[a1 + ak]);
+            x = FloatVector.broadcast(S, ap[ao + 1]);
             s10 = b0.fma(x, s10); s11 = b1.fma(x, s11); s12 = b2.fma(x, s12); s13 = b3.fma(x, s13);
-            x = FloatVector.broadcast(S, a[a2 + ak]);
+            x = FloatVector.broadcast(S, ap[ao + 2]);
             s20 = b0.fma(x, s20); s21 = b1.fma(x, s21); s22 = b2.fma(x, s22); s23 = b3.fma(x, s23);
-            x = FloatVector.broadcast(S, a[a3 + ak]);
+            x = FloatVector.broadcast(S, ap[ao + 3]);
             s30 = b0.fma(x, s30); s31 = b1.fma(x, s31); s32 = b2.fma(x, s32); s33 = b3.fma(x, s33);
         }
         s00.intoArray(c, c0); s01.intoArray(c, c0 + L); s02.intoArray(c, c0 + 2 * L); s03.intoArray(c, c0 + 3 * L);
         s10.intoArray(c, c1); s11.intoArray(c, c1 + L); s12.intoArray(c, c1 + 2 * L); s13.intoArray(c, c1 + 3 * L);
         s20.intoArray(c, c2); s21.intoArray(c, c2 + L); s22.intoArray(c, c2 + 2 * L); s23.intoArray(c, c2 + 3 * L);
         s30.intoArray(c, c3); s31.intoArray(c, c3 + L); s32.intoArray(c, c3 + 2 * L); s33.intoArray(c, c3 + 3 * L);
-    }
-
-    private static void tile1x4(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int n, int k, boolean acc) {
-        int c0 = i * n + j;
-        FloatVector s0, s1, s2, s3;
-        if (acc) {
-            s0 = FloatVector.fromArray(S, c, c0); s1 = FloatVector.fromArray(S, c, c0 + L);
-            s2 = FloatVector.fromArray(S, c, c0 + 2 * L); s3 = FloatVector.fromArray(S, c, c0 + 3 * L);
-        } else {
-            s0 = FloatVector.zero(S); s1 = s0; s2 = s0; s3 = s0;
-        }
-        int a0 = i * ars, bo = j;
-        for (int kk = 0, ak = 0; kk < k; kk++, ak += acs, bo += n) {
-            FloatVector x = FloatVector.broadcast(S, a[a0 + ak]);
-            s0 = FloatVector.fromArray(S, b, bo).fma(x, s0);
-            s1 = FloatVector.fromArray(S, b, bo + L).fma(x, s1);
-            s2 = FloatVector.fromArray(S, b, bo + 2 * L).fma(x, s2);
-            s3 = FloatVector.fromArray(S, b, bo + 3 * L).fma(x, s3);
-        }
-        s0.intoArray(c, c0); s1.intoArray(c, c0 + L); s2.intoArray(c, c0 + 2 * L); s3.intoArray(c, c0 + 3 * L);
-    }
-
-    private static void tile4x1(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int n, int k, boolean acc) {
-        int c0 = i * n + j, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
-        FloatVector s0, s1, s2, s3;
-        if (acc) {
-            s0 = FloatVector.fromArray(S, c, c0); s1 = FloatVector.fromArray(S, c, c1);
-            s2 = FloatVector.fromArray(S, c, c2); s3 = FloatVector.fromArray(S, c, c3);
-        } else {
-            s0 = FloatVector.zero(S); s1 = s0; s2 = s0; s3 = s0;
-        }
-        int a0 = i * ars, a1 = a0 + ars, a2 = a1 + ars, a3 = a2 + ars, bo = j;
-        for (int kk = 0, ak = 0; kk < k; kk++, ak += acs, bo += n) {
-            FloatVector bv = FloatVector.fromArray(S, b, bo);
-            s0 = bv.fma(FloatVector.broadcast(S, a[a0 + ak]), s0);
-            s1 = bv.fma(FloatVector.broadcast(S, a[a1 + ak]), s1);
-            s2 = bv.fma(FloatVector.broadcast(S, a[a2 + ak]), s2);
-            s3 = bv.fma(FloatVector.broadcast(S, a[a3 + ak]), s3);
-        }
-        s0.intoArray(c, c0); s1.intoArray(c, c1); s2.intoArray(c, c2); s3.intoArray(c, c3);
-    }
-
-    private static void tile1x1(float[] a, int ars, int acs, float[] b, float[] c, int i, int j, int n, int k, boolean acc) {
-        int c0 = i * n + j;
-        FloatVector s0 = acc ? FloatVector.fromArray(S, c, c0) : FloatVector.zero(S);
-        int a0 = i * ars, bo = j;
-        for (int kk = 0, ak = 0; kk < k; kk++, ak += acs, bo += n)
-            s0 = FloatVector.fromArray(S, b, bo).fma(FloatVector.broadcast(S, a[a0 + ak]), s0);
-        s0.intoArray(c, c0);
     }
 
     /** {@code dst[c][r] = src[r][c]} for a rows×cols row-major {@code src}. */

@@ -17,6 +17,7 @@ public final class Swan extends Optimizer {
     public final double weightDecay;
     public final int iterations;
     private final float[][] gs, as, ys, zs, tts, tmps, outs, gts;
+    private final Matmul[] mms;        // per thread, single-threaded
     private final double beta1, beta2;
     private final ThreadPool pool;
     private final int[] swanIdx;
@@ -48,6 +49,8 @@ public final class Swan extends Optimizer {
         gs = new float[th][maxSize]; outs = new float[th][maxSize]; gts = new float[th][maxSize];
         as = new float[th][maxK * maxK]; ys = new float[th][maxK * maxK]; zs = new float[th][maxK * maxK];
         tts = new float[th][maxK * maxK]; tmps = new float[th][maxK * maxK];
+        mms = new Matmul[th];
+        for (int t = 0; t < th; t++) mms[t] = new Matmul(null);
         swanIdx = java.util.stream.IntStream.range(0, params.size()).filter(i -> swan[i]).toArray();
         body = (from, to, thread) -> {
             for (int q = from; q < to; q++) {
@@ -87,6 +90,7 @@ public final class Swan extends Optimizer {
 
     private void whiten(int thread, float[] src, int rows, int cols, float[] dst) {
         float[] g = gs[thread], a = as[thread], y = ys[thread], z = zs[thread], tt = tts[thread], tmp = tmps[thread];
+        Matmul mm = mms[thread];
         for (int r = 0; r < rows; r++) {                       // GradNorm
             double mu = 0, var = 0;
             for (int c = 0; c < cols; c++) mu += src[r * cols + c];
@@ -100,9 +104,9 @@ public final class Swan extends Optimizer {
         // a = G G^T / n (left) or G^T G / n (right), k x k, plus a small ridge
         if (left) {
             Matmul.transpose(g, rows, cols, gts[thread]);
-            Matmul.rows(g, cols, 1, gts[thread], a, 0, k, k, n, false);
+            mm.set(g, cols, 1, gts[thread], a, k, k, n, false).run();
         }
-        else Matmul.rows(g, 1, cols, g, a, 0, k, k, n, false);
+        else mm.set(g, 1, cols, g, a, k, k, n, false).run();
         double fro = 0;
         for (int i = 0; i < k * k; i++) { a[i] /= n; }
         for (int i = 0; i < k; i++) a[i * k + i] += 1e-3f;
@@ -111,17 +115,17 @@ public final class Swan extends Optimizer {
         for (int i = 0; i < k * k; i++) { y[i] = a[i] / c; z[i] = 0f; }
         for (int i = 0; i < k; i++) z[i * k + i] = 1f;
         for (int it = 0; it < iterations; it++) {              // coupled Newton-Schulz: z -> (a/c)^{-1/2}
-            Matmul.rows(z, k, 1, y, tt, 0, k, k, k, false);
+            mm.set(z, k, 1, y, tt, k, k, k, false).run();
             for (int i = 0; i < k * k; i++) tt[i] = -0.5f * tt[i];
             for (int i = 0; i < k; i++) tt[i * k + i] += 1.5f;
-            Matmul.rows(y, k, 1, tt, tmp, 0, k, k, k, false);
+            mm.set(y, k, 1, tt, tmp, k, k, k, false).run();
             System.arraycopy(tmp, 0, y, 0, k * k);
-            Matmul.rows(tt, k, 1, z, tmp, 0, k, k, k, false);
+            mm.set(tt, k, 1, z, tmp, k, k, k, false).run();
             System.arraycopy(tmp, 0, z, 0, k * k);
         }
         float s = (float) (1 / Math.sqrt(c));                  // a^{-1/2} = z / sqrt(c)
         for (int i = 0; i < k * k; i++) z[i] *= s;
-        if (left) Matmul.rows(z, k, 1, g, dst, 0, rows, cols, k, false);      // (k x k) (rows x cols)
-        else Matmul.rows(g, cols, 1, z, dst, 0, rows, cols, k, false);        // (rows x cols) (k x k)
+        if (left) mm.set(z, k, 1, g, dst, rows, cols, k, false).run();      // (k x k) (rows x cols)
+        else mm.set(g, cols, 1, z, dst, rows, cols, k, false).run();        // (rows x cols) (k x k)
     }
 }

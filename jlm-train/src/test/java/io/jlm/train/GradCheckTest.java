@@ -3,6 +3,7 @@ package io.jlm.train;
 import io.jlm.core.parallel.ThreadPool;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Function;
@@ -54,7 +55,7 @@ class GradCheckTest {
 
     @Test void matmulKernelMatchesNaive() {
         Random r = new Random(1);
-        for (int[] d : new int[][]{{7, 70, 5}, {9, 130, 33}, {4, 64, 3}, {1, 17, 8}, {12, 200, 16}}) {
+        for (int[] d : new int[][]{{7, 70, 5}, {9, 130, 33}, {4, 64, 3}, {1, 17, 8}, {12, 200, 16}, {23, 48, 40}, {5, 16, 1}}) {
             int m = d[0], n = d[1], k = d[2];
             float[] a = new float[m * k], b = new float[k * n], c = new float[m * n], c2 = new float[m * n];
             for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
@@ -68,6 +69,48 @@ class GradCheckTest {
                     for (int kk = 0; kk < k; kk++) s += (double) a[trans ? kk * m + i : i * k + kk] * b[kk * n + j];
                     c2[i * n + j] = (float) s;
                     assertEquals(s, c[i * n + j], 1e-4 * (1 + Math.abs(s)), "C[" + i + "," + j + "] " + m + "x" + n + "x" + k);
+                }
+            }
+        }
+    }
+
+    /**
+     * Every register tile, threaded or not, accumulating or not, gives exactly the bits of the plain loop
+     * {@code s = fma(a[i,kk], b[kk,j], s)} over kk from C's old value (or 0): training stays bit-reproducible
+     * whichever tile the machine's vector width selects.
+     */
+    @Test void everyMatmulTileGivesTheBitsOfTheSequentialFmaLoop() {
+        Random r = new Random(11);
+        for (int[] d : new int[][]{{11, 70, 9}, {6, 16, 130}, {20, 128, 7}, {3, 5, 2}, {1, 1, 1}, {0, 9, 4}, {4, 9, 0}}) {
+            int m = d[0], n = d[1], k = d[2];
+            float[] a = new float[m * k], b = new float[k * n], c0 = new float[m * n];
+            for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
+            for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
+            for (int i = 0; i < c0.length; i++) c0[i] = (float) r.nextGaussian();
+            for (boolean trans : new boolean[]{false, true}) for (boolean acc : new boolean[]{false, true}) {
+                float[] want = new float[m * n];
+                for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) {
+                    float s = acc ? c0[i * n + j] : 0f;
+                    for (int kk = 0; kk < k; kk++) s = Math.fma(a[trans ? kk * m + i : i * k + kk], b[kk * n + j], s);
+                    want[i * n + j] = s;
+                }
+                // the same B stored transposed ([n,k]) and C inside a wider matrix at an offset
+                float[] bt = new float[k * n];
+                Matmul.transpose(b, k, n, bt);
+                int ldc = n + 3, co = 2;
+                for (Matmul.Tile tile : Matmul.Tile.values()) for (ThreadPool pool : new ThreadPool[]{POOL, null}) {
+                    String what = tile + " pool " + (pool != null) + " trans " + trans + " acc " + acc + " " + m + "x" + n + "x" + k;
+                    float[] c = c0.clone();
+                    Matmul mm = new Matmul(pool, tile);
+                    mm.set(new float[3], 1, 1, new float[3], new float[3], 1, 1, 3, false).run();   // reused with a new shape
+                    mm.set(a, trans ? 1 : k, trans ? m : 1, b, c, m, n, k, acc).run();
+                    assertArrayEquals(want, c, what);
+                    float[] wide = new float[co + Math.max(0, m * ldc)];
+                    for (int i = 0; i < m; i++) System.arraycopy(c0, i * n, wide, co + i * ldc, n);
+                    mm.set(a, 0, trans ? 1 : k, trans ? m : 1, bt, 0, 1, k, wide, co, ldc, m, n, k, acc).run();
+                    for (int i = 0; i < m; i++)
+                        assertArrayEquals(Arrays.copyOfRange(want, i * n, i * n + n), Arrays.copyOfRange(wide, co + i * ldc, co + i * ldc + n),
+                                "transposed B, strided C: " + what);
                 }
             }
         }
