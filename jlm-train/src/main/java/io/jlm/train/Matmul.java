@@ -13,9 +13,10 @@ import jdk.incubator.vector.VectorSpecies;
  * ({@code [k][rows]}), B into panels of {@code tile.vecs} vectors of columns ({@code [k][width]}), zero-padded at
  * the edges. The kernel then keeps a rows × width tile of C in registers while k runs, reading A and B
  * sequentially (one broadcast per row and one vector load per column vector per k), whatever A's strides were.
- * The tile fits the register file: 5 rows × 2 vectors (10 accumulators) where vectors are 256 bits wide (AVX2, 16
- * registers: with 12 accumulators C2 spilled one of them every iteration, and a 4×4 tile spilled four), 4 × 4
- * where they are 512 bits wide (32 registers). Each element of C is still summed over k in order from its old
+ * The tile fits the register file: 4 rows × 2 vectors where vectors are 256 bits wide (AVX2, 16 registers: 8
+ * accumulators, 2 loads of B and the 4 broadcasts of A, which C2 hoists to the top of the loop; 4×4, 6×2 and 5×2
+ * tiles all spilled an accumulator to the stack every iteration and ran at 30-55 % of the 4×2 speed inside a
+ * training step), 4 × 4 where they are 512 bits wide (32 registers). Each element of C is still summed over k in order from its old
  * value, so every tile shape gives the same bits. Work is split over the pool's threads by column panels (each
  * panel of B stays in cache while the packed A blocks stream past it), and by row ranges when there are few panels.
  *
@@ -28,7 +29,7 @@ final class Matmul implements ThreadPool.RangeBody {
 
     /** The register tile: rows of C × vectors of C held in registers. */
     enum Tile {
-        R5V2(5, 2), R4V2(4, 2), R4V4(4, 4);
+        R4V2(4, 2), R4V4(4, 4);
         final int rows, vecs;
         Tile(int rows, int vecs) { this.rows = rows; this.vecs = vecs; }
     }
@@ -115,7 +116,6 @@ final class Matmul implements ThreadPool.RangeBody {
 
     private void kernel(float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
         switch (tile) {
-            case R5V2 -> kernel5x2(ap, ao, bp, bo, k, c, co, ldc, accumulate);
             case R4V2 -> kernel4x2(ap, ao, bp, bo, k, c, co, ldc, accumulate);
             case R4V4 -> kernel4x4(ap, ao, bp, bo, k, c, co, ldc, accumulate);
         }
@@ -153,40 +153,6 @@ final class Matmul implements ThreadPool.RangeBody {
                 for (int kk = 0; kk < k; kk++) bp[o + kk * width + x] = 0f;
             }
         }
-    }
-
-    private static void kernel5x2(float[] ap, int ao, float[] bp, int bo, int k, float[] c, int c0, int ldc, boolean acc) {
-        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc;
-        FloatVector s00, s01, s10, s11, s20, s21, s30, s31, s40, s41;
-        if (acc) {
-            s00 = FloatVector.fromArray(S, c, c0); s01 = FloatVector.fromArray(S, c, c0 + L);
-            s10 = FloatVector.fromArray(S, c, c1); s11 = FloatVector.fromArray(S, c, c1 + L);
-            s20 = FloatVector.fromArray(S, c, c2); s21 = FloatVector.fromArray(S, c, c2 + L);
-            s30 = FloatVector.fromArray(S, c, c3); s31 = FloatVector.fromArray(S, c, c3 + L);
-            s40 = FloatVector.fromArray(S, c, c4); s41 = FloatVector.fromArray(S, c, c4 + L);
-        } else {
-            FloatVector z = FloatVector.zero(S);
-            s00 = z; s01 = z; s10 = z; s11 = z; s20 = z; s21 = z; s30 = z; s31 = z; s40 = z; s41 = z;
-        }
-        for (int kk = 0; kk < k; kk++, ao += 5, bo += 2 * L) {
-            FloatVector b0 = FloatVector.fromArray(S, bp, bo);
-            FloatVector b1 = FloatVector.fromArray(S, bp, bo + L);
-            FloatVector x = FloatVector.broadcast(S, ap[ao]);
-            s00 = b0.fma(x, s00); s01 = b1.fma(x, s01);
-            x = FloatVector.broadcast(S, ap[ao + 1]);
-            s10 = b0.fma(x, s10); s11 = b1.fma(x, s11);
-            x = FloatVector.broadcast(S, ap[ao + 2]);
-            s20 = b0.fma(x, s20); s21 = b1.fma(x, s21);
-            x = FloatVector.broadcast(S, ap[ao + 3]);
-            s30 = b0.fma(x, s30); s31 = b1.fma(x, s31);
-            x = FloatVector.broadcast(S, ap[ao + 4]);
-            s40 = b0.fma(x, s40); s41 = b1.fma(x, s41);
-        }
-        s00.intoArray(c, c0); s01.intoArray(c, c0 + L);
-        s10.intoArray(c, c1); s11.intoArray(c, c1 + L);
-        s20.intoArray(c, c2); s21.intoArray(c, c2 + L);
-        s30.intoArray(c, c3); s31.intoArray(c, c3 + L);
-        s40.intoArray(c, c4); s41.intoArray(c, c4 + L);
     }
 
     private static void kernel4x2(float[] ap, int ao, float[] bp, int bo, int k, float[] c, int c0, int ldc, boolean acc) {
