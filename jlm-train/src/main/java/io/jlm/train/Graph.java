@@ -459,39 +459,35 @@ public final class Graph {
         Tensor out = act("attention", batch * t, c);
         float[] p = new float[batch * heads * t * t];
         float scale = (float) (1.0 / Math.sqrt(hs));
-        int scratch = 2 * hs * t + 2 * t;
+        Matmul[] mms = new Matmul[pool.threads()];          // per thread; each head's products are single-threaded
+        for (int i = 0; i < mms.length; i++) mms[i] = new Matmul(null);
+        // Per (sequence, head) the products are whole matrix multiplies over T x T (masked entries of P are zero):
+        // S = Q K^T, Y = P V; backward dP = dY V^T, dQ += dS K, dK += dS^T Q, dV += P^T dY.
         add(new Node() {
             @Override int work() { return batch * heads; }
             @Override void fwd(int from, int to, int thread) {
-                float[] sc = pool.scratch(thread, scratch);
-                float[] q = qkv.data, y = out.data;
-                int kT = 0, srow = 2 * hs * t;
+                float[] sc = pool.scratch(thread, t * t);
+                float[] q = qkv.data;
+                Matmul mm = mms[thread];
                 for (int bh = from; bh < to; bh++) {
-                    int bi = bh / heads, h = bh % heads, base = bi * t, kh = h / group;
+                    int bi = bh / heads, h = bh % heads, base = bi * t, kh = h / group, pb = bh * t * t;
                     float slope = slopes == null ? 0f : slopes[h];
-                    for (int s = 0; s < t; s++) for (int d = 0; d < hs; d++)
-                        sc[kT + d * t + s] = q[(base + s) * width + kc + kh * hs + d];
-                    int pb = bh * t * t;
+                    mm.set(q, base * width + h * hs, width, 1, q, base * width + kc + kh * hs, 1, width, sc, 0, t,
+                            t, t, hs, false).run();                                                   // S = Q K^T
                     for (int i = 0; i < t; i++) {
-                        int qo = (base + i) * width + h * hs, lo = window > 0 ? Math.max(0, i - window + 1) : 0;
-                        if (docStart != null) lo = Math.max(lo, docStart[base + i]);
-                        int n = i + 1 - lo;
-                        Arrays.fill(sc, srow, srow + n, 0f);
-                        for (int d = 0; d < hs; d++) axpy(q[qo + d] * scale, sc, kT + d * t + lo, sc, srow, n);
-                        if (slope != 0f) for (int s = 0; s < n; s++) sc[srow + s] -= slope * (i - lo - s);
+                        int lo = first(i, base, window, docStart), n = i + 1 - lo, srow = i * t + lo, prow = pb + i * t;
                         float max = Float.NEGATIVE_INFINITY;
-                        for (int s = 0; s < n; s++) max = Math.max(max, sc[srow + s]);
-                        float sum = expShift(sc, srow, n, max);
-                        float inv = 1f / sum;
-                        int yo = (base + i) * c + h * hs;
-                        Arrays.fill(y, yo, yo + hs, 0f);
-                        Arrays.fill(p, pb + i * t, pb + i * t + t, 0f);
                         for (int s = 0; s < n; s++) {
-                            float pv = sc[srow + s] * inv;
-                            p[pb + i * t + lo + s] = pv;
-                            axpy(pv, q, (base + lo + s) * width + vc + kh * hs, y, yo, hs);
+                            float v = sc[srow + s] * scale - slope * (i - lo - s);
+                            sc[srow + s] = v;
+                            max = Math.max(max, v);
                         }
+                        float inv = 1f / expShift(sc, srow, n, max);
+                        Arrays.fill(p, prow, prow + t, 0f);
+                        for (int s = 0; s < n; s++) p[prow + lo + s] = sc[srow + s] * inv;
                     }
+                    mm.set(p, pb, t, 1, q, base * width + vc + kh * hs, width, 1, out.data, base * c + h * hs, c,
+                            t, hs, t, false).run();                                                   // Y = P V
                 }
             }
             @Override void backward() {
@@ -500,38 +496,34 @@ public final class Graph {
             }
             @Override void bwd(int from, int to, int thread) {
                 if (qkv.grad == null) return;
-                float[] sc = pool.scratch(thread, scratch);
+                float[] ds = pool.scratch(thread, t * t);
                 float[] q = qkv.data, dq = qkv.grad, dy = out.grad;
-                int vT = 0, dp = 2 * hs * t;
+                Matmul mm = mms[thread];
                 for (int bg = from; bg < to; bg++) for (int h = (bg % kvHeads) * group; h < (bg % kvHeads + 1) * group; h++) {
-                    int bi = bg / kvHeads, base = bi * t, kh = h / group, bh = bi * heads + h;
-                    for (int s = 0; s < t; s++) for (int d = 0; d < hs; d++)
-                        sc[vT + d * t + s] = q[(base + s) * width + vc + kh * hs + d];
-                    int pb = bh * t * t;
+                    int bi = bg / kvHeads, base = bi * t, kh = h / group, pb = (bi * heads + h) * t * t;
+                    int qo = base * width + h * hs, ko = base * width + kc + kh * hs, vo = base * width + vc + kh * hs;
+                    int yo = base * c + h * hs;
+                    mm.set(dy, yo, c, 1, q, vo, 1, width, ds, 0, t, t, t, hs, false).run();           // dP = dY V^T
                     for (int i = 0; i < t; i++) {
-                        int lo = window > 0 ? Math.max(0, i - window + 1) : 0;
-                        if (docStart != null) lo = Math.max(lo, docStart[base + i]);
-                        int n = i + 1 - lo;
-                        int yo = (base + i) * c + h * hs, qo = (base + i) * width + h * hs;
-                        Arrays.fill(sc, dp, dp + n, 0f);
-                        for (int d = 0; d < hs; d++) axpy(dy[yo + d], sc, vT + d * t + lo, sc, dp, n);
+                        int lo = first(i, base, window, docStart), row = i * t;
                         float dot = 0f;
-                        for (int s = 0; s < n; s++) {
-                            float pv = p[pb + i * t + lo + s];
-                            dot += pv * sc[dp + s];
-                            axpy(pv, dy, yo, dq, (base + lo + s) * width + vc + kh * hs, hs);   // dV
-                        }
-                        for (int s = 0; s < n; s++) {
-                            float ds = p[pb + i * t + lo + s] * (sc[dp + s] - dot) * scale;
-                            int ko = (base + lo + s) * width + kc + kh * hs;
-                            axpy(ds, q, ko, dq, qo, hs);    // dQ += dS K
-                            axpy(ds, q, qo, dq, ko, hs);    // dK += dS Q
-                        }
+                        for (int j = lo; j <= i; j++) dot += p[pb + row + j] * ds[row + j];
+                        for (int j = 0; j < t; j++)
+                            ds[row + j] = j < lo || j > i ? 0f : p[pb + row + j] * (ds[row + j] - dot) * scale;
                     }
+                    mm.set(ds, 0, t, 1, q, ko, width, 1, dq, qo, width, t, hs, t, true).run();        // dQ += dS K
+                    mm.set(ds, 0, 1, t, q, qo, width, 1, dq, ko, width, t, hs, t, true).run();        // dK += dS^T Q
+                    mm.set(p, pb, 1, t, dy, yo, c, 1, dq, vo, width, t, hs, t, true).run();           // dV += P^T dY
                 }
             }
         });
         return out;
+    }
+
+    /** The first position row {@code i} of a sequence attends to (window start, document start). */
+    private static int first(int i, int base, int window, int[] docStart) {
+        int lo = window > 0 ? Math.max(0, i - window + 1) : 0;
+        return docStart != null ? Math.max(lo, docStart[base + i]) : lo;
     }
 
     /** ALiBi slopes {@code 2^(-8 (h+1) / heads)}. */

@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * strides so that the same kernel serves {@code A} and {@code A^T} (element (i,k) at
  * {@code a[i*aRowStride + k*aColStride]}).
  *
- * <p>The operands are first packed (as in GotoBLAS): A into blocks of {@code tile.rows} rows stored k-major
+ * <p>The operands are first packed (as in GotoBLAS): A into blocks of {@code MR} rows stored k-major
  * ({@code [k][rows]}), B into panels of {@code tile.vecs} vectors of columns ({@code [k][width]}), zero-padded at
  * the edges. The kernel then keeps a rows × width tile of C in registers while k runs, reading A and B
  * sequentially (one broadcast per row and one vector load per column vector per k), whatever A's strides were.
@@ -27,11 +27,14 @@ final class Matmul implements ThreadPool.RangeBody {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
 
-    /** The register tile: rows of C × vectors of C held in registers. */
+    /** Rows of C per register tile (both tiles). */
+    static final int MR = 4;
+
+    /** The register tile: {@link #MR} rows of C × vectors of C held in registers. */
     enum Tile {
-        R4V2(4, 2), R4V4(4, 4);
-        final int rows, vecs;
-        Tile(int rows, int vecs) { this.rows = rows; this.vecs = vecs; }
+        R4V2(2), R4V4(4);
+        final int vecs;
+        Tile(int vecs) { this.vecs = vecs; }
     }
 
     /** 256-bit vectors: assume 16 vector registers (AVX2). */
@@ -52,7 +55,7 @@ final class Matmul implements ThreadPool.RangeBody {
         this.pool = pool;
         this.tile = tile;
         width = tile.vecs * L;
-        edge = new float[pool == null ? 1 : pool.threads()][tile.rows * width];
+        edge = new float[pool == null ? 1 : pool.threads()][MR * width];
     }
 
     /** {@code C (+)= A·B} with {@code A[M,K]} strided as described above, B and C row-major and dense. */
@@ -71,69 +74,72 @@ final class Matmul implements ThreadPool.RangeBody {
         this.bo = bo; this.brs = brs; this.bcs = bcs;
         this.co = co; this.ldc = ldc;
         this.m = m; this.n = n; this.k = k; this.accumulate = accumulate;
-        blocks = (m + tile.rows - 1) / tile.rows;
+        blocks = (m + MR - 1) / MR;
         panels = (n + width - 1) / width;
         int threads = pool == null ? 1 : pool.threads();
         chunks = Math.max(1, Math.min(blocks, (4 * threads + panels - 1) / panels));
-        if (ap.length < blocks * tile.rows * k) ap = new float[blocks * tile.rows * k];
+        if (ap.length < blocks * MR * k) ap = new float[blocks * MR * k];
         if (bp.length < panels * width * k) bp = new float[panels * width * k];
         return this;
     }
 
     void run() {
         if (pool == null) {
-            packing = true; run(0, blocks + panels, 0);
+            packing = true; run(0, Math.max(blocks, panels), 0);
             packing = false; run(0, panels * chunks, 0);
         } else {
-            packing = true; pool.parallelFor(blocks + panels, this);
+            packing = true; pool.parallelFor(Math.max(blocks, panels), this);
             packing = false; pool.parallelFor(panels * chunks, this);
         }
     }
 
     @Override public void run(int from, int to, int thread) {
         if (packing) {
-            for (int u = from; u < to; u++) if (u < blocks) packA(u); else packB(u - blocks);
+            for (int u = from; u < to; u++) {    // unit u packs A block u and B panel u: each thread gets its share of both
+                if (u < blocks) packA(u);
+                if (u < panels) packB(u);
+            }
             return;
         }
-        int rows = tile.rows;
+        int rows = MR;
         float[] e = edge[thread];
         for (int u = from; u < to; u++) {
-            int p = u / chunks, ch = u % chunks, j = p * width, cols = Math.min(width, n - j);
-            int po = p * width * k;
-            for (int q = blocks * ch / chunks, q1 = blocks * (ch + 1) / chunks; q < q1; q++) {
-                int i = q * rows, qo = i * k, rs = Math.min(rows, m - i), ci = co + i * ldc + j;
-                if (rs == rows && cols == width) {
-                    kernel(ap, qo, bp, po, c, ci, ldc);
-                } else {                                 // edge tile: through a full-size copy of C
-                    java.util.Arrays.fill(e, 0f);
-                    if (accumulate) for (int r = 0; r < rs; r++) System.arraycopy(c, ci + r * ldc, e, r * width, cols);
-                    kernel(ap, qo, bp, po, e, 0, width);
-                    for (int r = 0; r < rs; r++) System.arraycopy(e, r * width, c, ci + r * ldc, cols);
-                }
+            int p = u / chunks, ch = u % chunks, j = p * width, cols = Math.min(width, n - j), po = p * width * k;
+            int q0 = blocks * ch / chunks, q1 = blocks * (ch + 1) / chunks;
+            int full = cols < width ? q0 : Math.min(q1, m / rows);        // blocks [q0, full) are whole tiles
+            for (int q = q0; q < full; q++) kernel(ap, q * rows * k, bp, po, k, c, co + q * rows * ldc + j, ldc, accumulate);
+            for (int q = Math.max(q0, full); q < q1; q++) {    // edge tiles: all of K through a full-size copy of C
+                int i = q * rows, rs = Math.min(rows, m - i), ci = co + i * ldc + j;
+                java.util.Arrays.fill(e, 0f);
+                if (accumulate) for (int r = 0; r < rs; r++) System.arraycopy(c, ci + r * ldc, e, r * width, cols);
+                kernel(ap, q * rows * k, bp, po, k, e, 0, width, accumulate);
+                for (int r = 0; r < rs; r++) System.arraycopy(e, r * width, c, ci + r * ldc, cols);
             }
         }
     }
 
-    private void kernel(float[] ap, int ao, float[] bp, int bo, float[] c, int co, int ldc) {
+    private void kernel(float[] ap, int ao, float[] bp, int bo, int k, float[] c, int co, int ldc, boolean acc) {
         switch (tile) {
-            case R4V2 -> kernel4x2(ap, ao, bp, bo, k, c, co, ldc, accumulate);
-            case R4V4 -> kernel4x4(ap, ao, bp, bo, k, c, co, ldc, accumulate);
+            case R4V2 -> kernel4x2(ap, ao, bp, bo, k, c, co, ldc, acc);
+            case R4V4 -> kernel4x4(ap, ao, bp, bo, k, c, co, ldc, acc);
         }
     }
 
-    /** Rows [i, i+rows) of A as {@code ap[q*rows*k + kk*rows + r]}, zero past row m. */
+    /** Rows [i, i+MR) of A as {@code ap[q*MR*k + kk*MR + r]}, zero past row m. */
     private void packA(int q) {
-        int rows = tile.rows, i = q * rows, o = q * rows * k, rs = Math.min(rows, m - i);
-        if (ars == 1 && rs == rows) {                    // A^T: the rows of a block are adjacent
-            for (int kk = 0, src = ao + kk * acs + i, dst = o; kk < k; kk++, src += acs, dst += rows)
-                for (int r = 0; r < rows; r++) ap[dst + r] = a[src + r];
+        int i = q * MR, o = q * MR * k, rs = Math.min(MR, m - i);
+        if (rs == MR) {                                   // four rows read side by side, written in order
+            int s0 = ao + i * ars, s1 = s0 + ars, s2 = s1 + ars, s3 = s2 + ars;
+            for (int kk = 0, d = o, x = 0; kk < k; kk++, d += MR, x += acs) {
+                ap[d] = a[s0 + x]; ap[d + 1] = a[s1 + x]; ap[d + 2] = a[s2 + x]; ap[d + 3] = a[s3 + x];
+            }
             return;
         }
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; r < MR; r++) {
             if (r < rs) {
-                for (int kk = 0, src = ao + (i + r) * ars; kk < k; kk++, src += acs) ap[o + kk * rows + r] = a[src];
+                for (int kk = 0, src = ao + (i + r) * ars; kk < k; kk++, src += acs) ap[o + kk * MR + r] = a[src];
             } else {
-                for (int kk = 0; kk < k; kk++) ap[o + kk * rows + r] = 0f;
+                for (int kk = 0; kk < k; kk++) ap[o + kk * MR + r] = 0f;
             }
         }
     }
