@@ -95,10 +95,10 @@ final class Matmul implements ThreadPool.RangeBody {
 
     @Override public void run(int from, int to, int thread) {
         if (packing) {
-            for (int u = from; u < to; u++) {    // unit u packs A block u and B panel u: each thread gets its share of both
-                if (u < blocks) packA(u);
-                if (u < panels) packB(u);
-            }
+            // units [from, to) of max(blocks, panels): the same share of the A blocks and of the B panels
+            long units = Math.max(blocks, panels);
+            for (int q = (int) (from * blocks / units), q1 = (int) (to * blocks / units); q < q1; q++) packA(q);
+            packB((int) (from * panels / units), (int) (to * panels / units));
             return;
         }
         int rows = MR;
@@ -144,19 +144,24 @@ final class Matmul implements ThreadPool.RangeBody {
         }
     }
 
-    /** Columns [j, j+width) of B as {@code bp[p*width*k + kk*width + x]}, zero past column n. */
-    private void packB(int p) {
-        int j = p * width, o = p * width * k, cols = Math.min(width, n - j);
-        if (bcs == 1 && cols == width) {                 // whole vectors
-            for (int kk = 0, src = bo + j, dst = o; kk < k; kk++, src += brs, dst += width)
-                for (int v = 0; v < width; v += L) FloatVector.fromArray(S, b, src + v).intoArray(bp, dst + v);
-            return;
-        }
-        for (int x = 0; x < width; x++) {
-            if (x < cols) {
-                for (int kk = 0, src = bo + (j + x) * bcs; kk < k; kk++, src += brs) bp[o + kk * width + x] = b[src];
-            } else {
-                for (int kk = 0; kk < k; kk++) bp[o + kk * width + x] = 0f;
+    /**
+     * Panels [p0, p1) of B: columns [p*width, (p+1)*width) as {@code bp[p*width*k + kk*width + x]}, zero past
+     * column n. Whole panels of a row-major B are copied a row of B at a time (B read in order: panel by panel,
+     * the strided reads ran at a few GB/s).
+     */
+    private void packB(int p0, int p1) {
+        int whole = bcs == 1 ? Math.max(p0, Math.min(p1, n / width)) : p0;
+        for (int kk = 0, src = bo; kk < k; kk++, src += brs)
+            for (int p = p0, dst = p0 * width * k + kk * width; p < whole; p++, dst += width * k)
+                for (int v = 0; v < width; v += L) FloatVector.fromArray(S, b, src + p * width + v).intoArray(bp, dst + v);
+        for (int p = whole; p < p1; p++) {
+            int j = p * width, o = p * width * k, cols = Math.min(width, n - j);
+            for (int x = 0; x < width; x++) {
+                if (x < cols) {
+                    for (int kk = 0, src = bo + (j + x) * bcs; kk < k; kk++, src += brs) bp[o + kk * width + x] = b[src];
+                } else {
+                    for (int kk = 0; kk < k; kk++) bp[o + kk * width + x] = 0f;
+                }
             }
         }
     }
