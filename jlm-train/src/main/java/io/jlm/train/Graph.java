@@ -461,7 +461,8 @@ public final class Graph {
         float scale = (float) (1.0 / Math.sqrt(hs));
         Matmul[] mms = new Matmul[pool.threads()];          // per thread; each head's products are single-threaded
         for (int i = 0; i < mms.length; i++) mms[i] = new Matmul(null);
-        // Per (sequence, head) the products are whole matrix multiplies over T x T (masked entries of P are zero):
+        // Per (sequence, head) the products are matrix multiplies over T x T (masked entries of P and dS are zero,
+        // and the causal triangle lets Matmul skip the tiles and parts of K that are all zero):
         // S = Q K^T, Y = P V; backward dP = dY V^T, dQ += dS K, dK += dS^T Q, dV += P^T dY.
         add(new Node() {
             @Override int work() { return batch * heads; }
@@ -473,7 +474,7 @@ public final class Graph {
                     int bi = bh / heads, h = bh % heads, base = bi * t, kh = h / group, pb = bh * t * t;
                     float slope = slopes == null ? 0f : slopes[h];
                     mm.set(q, base * width + h * hs, width, 1, q, base * width + kc + kh * hs, 1, width, sc, 0, t,
-                            t, t, hs, false).run();                                                   // S = Q K^T
+                            t, t, hs, false).triangle(Matmul.Triangle.C_LOWER).run();                 // S = Q K^T
                     for (int i = 0; i < t; i++) {
                         int lo = first(i, base, window, docStart), n = i + 1 - lo, srow = i * t + lo, prow = pb + i * t;
                         float max = Float.NEGATIVE_INFINITY;
@@ -487,7 +488,7 @@ public final class Graph {
                         for (int s = 0; s < n; s++) p[prow + lo + s] = sc[srow + s] * inv;
                     }
                     mm.set(p, pb, t, 1, q, base * width + vc + kh * hs, width, 1, out.data, base * c + h * hs, c,
-                            t, hs, t, false).run();                                                   // Y = P V
+                            t, hs, t, false).triangle(Matmul.Triangle.A_LOWER).run();                 // Y = P V
                 }
             }
             @Override void backward() {
@@ -503,7 +504,7 @@ public final class Graph {
                     int bi = bg / kvHeads, base = bi * t, kh = h / group, pb = (bi * heads + h) * t * t;
                     int qo = base * width + h * hs, ko = base * width + kc + kh * hs, vo = base * width + vc + kh * hs;
                     int yo = base * c + h * hs;
-                    mm.set(dy, yo, c, 1, q, vo, 1, width, ds, 0, t, t, t, hs, false).run();           // dP = dY V^T
+                    mm.set(dy, yo, c, 1, q, vo, 1, width, ds, 0, t, t, t, hs, false).triangle(Matmul.Triangle.C_LOWER).run();  // dP = dY V^T
                     for (int i = 0; i < t; i++) {
                         int lo = first(i, base, window, docStart), row = i * t;
                         float dot = 0f;
@@ -511,9 +512,9 @@ public final class Graph {
                         for (int j = 0; j < t; j++)
                             ds[row + j] = j < lo || j > i ? 0f : p[pb + row + j] * (ds[row + j] - dot) * scale;
                     }
-                    mm.set(ds, 0, t, 1, q, ko, width, 1, dq, qo, width, t, hs, t, true).run();        // dQ += dS K
-                    mm.set(ds, 0, 1, t, q, qo, width, 1, dq, ko, width, t, hs, t, true).run();        // dK += dS^T Q
-                    mm.set(p, pb, 1, t, dy, yo, c, 1, dq, vo, width, t, hs, t, true).run();           // dV += P^T dY
+                    mm.set(ds, 0, t, 1, q, ko, width, 1, dq, qo, width, t, hs, t, true).triangle(Matmul.Triangle.A_LOWER).run();   // dQ += dS K
+                    mm.set(ds, 0, 1, t, q, qo, width, 1, dq, ko, width, t, hs, t, true).triangle(Matmul.Triangle.A_UPPER).run();   // dK += dS^T Q
+                    mm.set(p, pb, 1, t, dy, yo, c, 1, dq, vo, width, t, hs, t, true).triangle(Matmul.Triangle.A_UPPER).run();      // dV += P^T dY
                 }
             }
         });

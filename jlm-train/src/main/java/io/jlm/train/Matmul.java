@@ -48,6 +48,18 @@ final class Matmul implements ThreadPool.RangeBody {
     private float[] a, b, c;
     private int ao, ars, acs, bo, brs, bcs, co, ldc, m, n, k, blocks, panels, chunks;
     private boolean accumulate, packing;
+    private Triangle triangle = Triangle.NONE;
+
+    /** Known structure that lets whole tiles or parts of K be skipped (attention's causal products). */
+    enum Triangle {
+        NONE,
+        /** Only C[i][j] with j <= i is wanted: tiles wholly above the diagonal are not computed (left as they were). */
+        C_LOWER,
+        /** A[i][kk] = 0 for kk > i: each row block stops K after its last row. */
+        A_LOWER,
+        /** A[i][kk] = 0 for kk < i: each row block starts K at its first row. */
+        A_UPPER
+    }
 
     Matmul(ThreadPool pool) { this(pool, DEFAULT); }
 
@@ -74,6 +86,7 @@ final class Matmul implements ThreadPool.RangeBody {
         this.bo = bo; this.brs = brs; this.bcs = bcs;
         this.co = co; this.ldc = ldc;
         this.m = m; this.n = n; this.k = k; this.accumulate = accumulate;
+        triangle = Triangle.NONE;
         blocks = (m + MR - 1) / MR;
         panels = (n + width - 1) / width;
         int threads = pool == null ? 1 : pool.threads();
@@ -82,6 +95,9 @@ final class Matmul implements ThreadPool.RangeBody {
         if (bp.length < panels * width * k) bp = new float[panels * width * k];
         return this;
     }
+
+    /** Declares a triangular structure for the next {@link #run()} (reset by {@link #set}). */
+    Matmul triangle(Triangle t) { triangle = t; return this; }
 
     void run() {
         if (pool == null) {
@@ -107,13 +123,24 @@ final class Matmul implements ThreadPool.RangeBody {
             int p = u / chunks, ch = u % chunks, j = p * width, cols = Math.min(width, n - j), po = p * width * k;
             int q0 = blocks * ch / chunks, q1 = blocks * (ch + 1) / chunks;
             int full = cols < width ? q0 : Math.min(q1, m / rows);        // blocks [q0, full) are whole tiles
-            for (int q = q0; q < full; q++) kernel(ap, q * rows * k, bp, po, k, c, co + q * rows * ldc + j, ldc, accumulate);
-            for (int q = Math.max(q0, full); q < q1; q++) {    // edge tiles: all of K through a full-size copy of C
-                int i = q * rows, rs = Math.min(rows, m - i), ci = co + i * ldc + j;
-                java.util.Arrays.fill(e, 0f);
-                if (accumulate) for (int r = 0; r < rs; r++) System.arraycopy(c, ci + r * ldc, e, r * width, cols);
-                kernel(ap, q * rows * k, bp, po, k, e, 0, width, accumulate);
-                for (int r = 0; r < rs; r++) System.arraycopy(e, r * width, c, ci + r * ldc, cols);
+            for (int q = q0; q < q1; q++) {
+                int i = q * rows, k0 = 0, k1 = k;
+                switch (triangle) {
+                    case NONE -> { }
+                    case C_LOWER -> { if (j > i + rows - 1) continue; }
+                    case A_LOWER -> k1 = Math.min(k, i + rows);
+                    case A_UPPER -> k0 = Math.min(k, i);
+                }
+                int qa = q * rows * k + k0 * rows, pb = po + k0 * width, ci = co + i * ldc + j;
+                if (q < full) {
+                    kernel(ap, qa, bp, pb, k1 - k0, c, ci, ldc, accumulate);
+                } else {                                 // edge tile: through a full-size copy of C
+                    int rs = Math.min(rows, m - i);
+                    java.util.Arrays.fill(e, 0f);
+                    if (accumulate) for (int r = 0; r < rs; r++) System.arraycopy(c, ci + r * ldc, e, r * width, cols);
+                    kernel(ap, qa, bp, pb, k1 - k0, e, 0, width, accumulate);
+                    for (int r = 0; r < rs; r++) System.arraycopy(e, r * width, c, ci + r * ldc, cols);
+                }
             }
         }
     }

@@ -116,6 +116,36 @@ class GradCheckTest {
         }
     }
 
+    /** Declared triangles skip only work whose products are zero (or whose outputs are not wanted): same bits. */
+    @Test void triangularMatmulsGiveTheBitsOfTheFullProduct() {
+        Random r = new Random(12);
+        for (int[] d : new int[][]{{64, 32, 64}, {64, 64, 32}, {21, 18, 21}, {9, 40, 9}}) {
+            int m = d[0], n = d[1], k = d[2];
+            for (Matmul.Triangle tri : Matmul.Triangle.values()) for (boolean acc : new boolean[]{false, true}) {
+                float[] a = new float[m * k], b = new float[k * n], c0 = new float[m * n];
+                for (int i = 0; i < m; i++) for (int kk = 0; kk < k; kk++) {
+                    boolean zero = tri == Matmul.Triangle.A_LOWER && kk > i || tri == Matmul.Triangle.A_UPPER && kk < i;
+                    a[i * k + kk] = zero ? 0f : (float) r.nextGaussian();
+                }
+                for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
+                for (int i = 0; i < c0.length; i++) c0[i] = (float) r.nextGaussian();
+                float[] want = c0.clone();
+                new Matmul(null).set(a, k, 1, b, want, m, n, k, acc).run();
+                for (Matmul.Tile tile : Matmul.Tile.values()) {
+                    float[] got = c0.clone();
+                    new Matmul(POOL, tile).set(a, k, 1, b, got, m, n, k, acc).triangle(tri).run();
+                    for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) {
+                        if (tri == Matmul.Triangle.C_LOWER && j > i) continue;
+                        assertEquals(want[i * n + j], got[i * n + j], 0f, tri + " " + tile + " acc " + acc + " C[" + i + "," + j + "]");
+                    }
+                    int width = tile.vecs * Matmul.L, lastPanel = (n - 1) / width * width;
+                    if (tri == Matmul.Triangle.C_LOWER && lastPanel > Matmul.MR - 1)   // row block 0 x the last panel: skipped
+                        assertEquals(c0[n - 1], got[n - 1], 0f, tile + ": C[0," + (n - 1) + "] above the diagonal was computed");
+                }
+            }
+        }
+    }
+
     @Test void linear() {
         Random r = new Random(2);
         Tensor x = rand("x", r, 6, 20), w = rand("w", r, 35, 20), b = rand("b", r, 35);
