@@ -478,14 +478,26 @@ public final class Graph {
                     for (int i = 0; i < t; i++) {
                         int lo = first(i, base, window, docStart), n = i + 1 - lo, srow = i * t + lo, prow = pb + i * t;
                         float max = Float.NEGATIVE_INFINITY;
-                        for (int s = 0; s < n; s++) {
+                        int s = 0;
+                        if (slope == 0f) {
+                            FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+                            for (; s + L <= n; s += L) {
+                                FloatVector v = FloatVector.fromArray(S, sc, srow + s).mul(scale);
+                                v.intoArray(sc, srow + s);
+                                vmax = vmax.max(v);
+                            }
+                            max = vmax.reduceLanes(VectorOperators.MAX);
+                        }
+                        for (; s < n; s++) {
                             float v = sc[srow + s] * scale - slope * (i - lo - s);
                             sc[srow + s] = v;
                             max = Math.max(max, v);
                         }
                         float inv = 1f / expShift(sc, srow, n, max);
-                        Arrays.fill(p, prow, prow + t, 0f);
-                        for (int s = 0; s < n; s++) p[prow + lo + s] = sc[srow + s] * inv;
+                        Arrays.fill(p, prow, prow + lo, 0f);
+                        Arrays.fill(p, prow + i + 1, prow + t, 0f);
+                        for (s = 0; s + L <= n; s += L) FloatVector.fromArray(S, sc, srow + s).mul(inv).intoArray(p, prow + lo + s);
+                        for (; s < n; s++) p[prow + lo + s] = sc[srow + s] * inv;
                     }
                     mm.set(p, pb, t, 1, q, base * width + vc + kh * hs, width, 1, out.data, base * c + h * hs, c,
                             t, hs, t, false).triangle(Matmul.Triangle.A_LOWER).run();                 // Y = P V
@@ -509,8 +521,13 @@ public final class Graph {
                         int lo = first(i, base, window, docStart), row = i * t;
                         float dot = 0f;
                         for (int j = lo; j <= i; j++) dot += p[pb + row + j] * ds[row + j];
-                        for (int j = 0; j < t; j++)
-                            ds[row + j] = j < lo || j > i ? 0f : p[pb + row + j] * (ds[row + j] - dot) * scale;
+                        Arrays.fill(ds, row, row + lo, 0f);
+                        Arrays.fill(ds, row + i + 1, row + t, 0f);
+                        int j = lo;
+                        for (; j + L <= i + 1; j += L)
+                            FloatVector.fromArray(S, p, pb + row + j).mul(FloatVector.fromArray(S, ds, row + j).sub(dot)).mul(scale)
+                                    .intoArray(ds, row + j);
+                        for (; j <= i; j++) ds[row + j] = p[pb + row + j] * (ds[row + j] - dot) * scale;
                     }
                     mm.set(ds, 0, t, 1, q, ko, width, 1, dq, qo, width, t, hs, t, true).triangle(Matmul.Triangle.A_LOWER).run();   // dQ += dS K
                     mm.set(ds, 0, 1, t, q, qo, width, 1, dq, ko, width, t, hs, t, true).triangle(Matmul.Triangle.A_UPPER).run();   // dK += dS^T Q
