@@ -1,9 +1,14 @@
 package io.jlm.train;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.List;
 
 /** AdamW (decoupled weight decay, as torch.optim.AdamW) over a model's parameters, with global-norm gradient clipping. */
 public final class AdamW extends Optimizer {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
     public final double beta1, beta2, eps, weightDecay;
 
     public AdamW(List<Model.Param> params, double beta1, double beta2, double eps, double weightDecay) {
@@ -32,7 +37,16 @@ public final class AdamW extends Optimizer {
             Model.Param p = params.get(i);
             float[] w = p.tensor().data, g = p.tensor().grad, mi = m[i], vi = v[i];
             float decay = p.decay() ? (float) (1 - lr * weightDecay) : 1f;
-            for (int j = 0; j < w.length; j++) {
+            int j = 0;
+            for (; j + L <= w.length; j += L) {   // the scalar loop's operations, lane by lane: the same bits
+                FloatVector gv = FloatVector.fromArray(S, g, j);
+                FloatVector mv = FloatVector.fromArray(S, mi, j).mul(b1).add(gv.mul(1 - b1));
+                FloatVector vv = FloatVector.fromArray(S, vi, j).mul(b2).add(gv.mul(1 - b2).mul(gv));
+                mv.intoArray(mi, j);
+                vv.intoArray(vi, j);
+                FloatVector.fromArray(S, w, j).mul(decay).sub(mv.mul(stepSize).div(vv.sqrt().mul(invBc2Sqrt).add(e))).intoArray(w, j);
+            }
+            for (; j < w.length; j++) {
                 float gj = g[j];
                 mi[j] = b1 * mi[j] + (1 - b1) * gj;
                 vi[j] = b2 * vi[j] + (1 - b2) * gj * gj;
