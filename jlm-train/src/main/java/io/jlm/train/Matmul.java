@@ -17,8 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * accumulators, 2 loads of B and the 4 broadcasts of A, which C2 hoists to the top of the loop; 4×4, 6×2 and 5×2
  * tiles all spilled an accumulator to the stack every iteration and ran at 30-55 % of the 4×2 speed inside a
  * training step), 4 × 4 where they are 512 bits wide (32 registers). Each element of C is still summed over k in order from its old
- * value, so every tile shape gives the same bits. Work is split over the pool's threads by column panels (each
- * panel of B stays in cache while the packed A blocks stream past it), and by row ranges when there are few panels.
+ * value, so every tile shape gives the same bits. Work is split over the pool's threads in units of
+ * (row chunk of 128 rows, column panel), chunk-major: a thread keeps its rows of packed A in cache while the B
+ * panels pass, and small products still give every thread several units.
  *
  * <p>A task object is configured ({@link #set}) and run ({@link #run()}) many times; the packing buffers grow to
  * the largest shape seen and are then reused, so running allocates nothing.
@@ -90,7 +91,9 @@ final class Matmul implements ThreadPool.RangeBody {
         blocks = (m + MR - 1) / MR;
         panels = (n + width - 1) / width;
         int threads = pool == null ? 1 : pool.threads();
-        chunks = Math.max(1, Math.min(blocks, (4 * threads + panels - 1) / panels));
+        // row chunks of 32 blocks (128 rows), at least 4 units per thread; units run chunk-major, so each thread
+        // keeps its rows of packed A in cache while the B panels pass
+        chunks = Math.max(Math.max(1, blocks / 32), Math.min(blocks, (4 * threads + panels - 1) / panels));
         if (ap.length < blocks * MR * k) ap = new float[blocks * MR * k];
         if (bp.length < panels * width * k) bp = new float[panels * width * k];
         return this;
@@ -120,7 +123,7 @@ final class Matmul implements ThreadPool.RangeBody {
         int rows = MR;
         float[] e = edge[thread];
         for (int u = from; u < to; u++) {
-            int p = u / chunks, ch = u % chunks, j = p * width, cols = Math.min(width, n - j), po = p * width * k;
+            int p = u % panels, ch = u / panels, j = p * width, cols = Math.min(width, n - j), po = p * width * k;
             int q0 = blocks * ch / chunks, q1 = blocks * (ch + 1) / chunks;
             int full = cols < width ? q0 : Math.min(q1, m / rows);        // blocks [q0, full) are whole tiles
             for (int q = q0; q < q1; q++) {
