@@ -46,7 +46,7 @@ public final class KernelBench {
                 double sec = best / 1e9 / iters;
                 double gbs = r2 * rb / sec / 1e9;
                 // matmul
-                int batch = 32;
+                int batch = Integer.getInteger("batch", 32);
                 int mr = 1024;
                 QMatrix mm = new QMatrix(t, mr, cols, data.asSlice(0, mr * rb));
                 float[] xb = new float[batch * cols];

@@ -88,6 +88,33 @@ class QMatrixTest {
         }
     }
 
+    /**
+     * Prefill-sized batches take the packed GEMM path: several weight panels plus leftover rows, column slices
+     * with a partial last one, activation tiles with a partial last block, two threads and none.
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"F32", "F16", "Q8_0", "Q4_0", "Q4_K"})
+    void largeBatchMatmulMatchesScalarReference(GGMLType t) {
+        Random rnd = new Random(99 + t.ordinal());
+        int rows = 70, cols = t == GGMLType.Q4_K ? 768 : 608;
+        float[] w = new float[rows * cols];
+        QMatrix m = build(t, rows, cols, rnd, w);
+        try (ThreadPool pool = new ThreadPool(2)) {
+            for (ThreadPool p : new ThreadPool[]{pool, null}) for (int batch : new int[]{50, 450}) {
+                float[] xb = new float[batch * cols];
+                for (int i = 0; i < xb.length; i++) xb[i] = (float) rnd.nextGaussian();
+                float[] ob = new float[batch * rows];
+                m.matmul(xb, batch, ob, p);
+                for (int b = 0; b < batch; b++) {
+                    double[] rr = ref(w, rows, cols, asSeenByMatvec(t, xb, b * cols, cols), 0);
+                    for (int r = 0; r < rows; r++)
+                        assertEquals(rr[2 * r], ob[b * rows + r], 1e-5 * rr[2 * r + 1],
+                                t + " matmul pool=" + (p != null) + " batch=" + batch + " b=" + b + " r=" + r);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"})
     void matvecAndMatmulMatchScalarReference(GGMLType t) {
