@@ -1,6 +1,7 @@
 package io.jlm.train;
 
 import io.jlm.core.parallel.ThreadPool;
+import io.jlm.core.quant.VectorMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -150,7 +151,7 @@ final class Matmul implements ThreadPool.RangeBody {
 
     private void kernel(float[] ap, int ao, float[] bp, int bo, int k, float[] c, int co, int ldc, boolean acc) {
         switch (tile) {
-            case R4V2 -> kernel4x2(ap, ao, bp, bo, k, c, co, ldc, acc);
+            case R4V2 -> VectorMath.gemmTile4x2(ap, ao, bp, bo, k, c, co, ldc, acc);
             case R4V4 -> kernel4x4(ap, ao, bp, bo, k, c, co, ldc, acc);
         }
     }
@@ -194,36 +195,6 @@ final class Matmul implements ThreadPool.RangeBody {
                 }
             }
         }
-    }
-
-    private static void kernel4x2(float[] ap, int ao, float[] bp, int bo, int k, float[] c, int c0, int ldc, boolean acc) {
-        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-        FloatVector s00, s01, s10, s11, s20, s21, s30, s31;
-        if (acc) {
-            s00 = FloatVector.fromArray(S, c, c0); s01 = FloatVector.fromArray(S, c, c0 + L);
-            s10 = FloatVector.fromArray(S, c, c1); s11 = FloatVector.fromArray(S, c, c1 + L);
-            s20 = FloatVector.fromArray(S, c, c2); s21 = FloatVector.fromArray(S, c, c2 + L);
-            s30 = FloatVector.fromArray(S, c, c3); s31 = FloatVector.fromArray(S, c, c3 + L);
-        } else {
-            FloatVector z = FloatVector.zero(S);
-            s00 = z; s01 = z; s10 = z; s11 = z; s20 = z; s21 = z; s30 = z; s31 = z;
-        }
-        for (int kk = 0; kk < k; kk++, ao += 4, bo += 2 * L) {
-            FloatVector b0 = FloatVector.fromArray(S, bp, bo);
-            FloatVector b1 = FloatVector.fromArray(S, bp, bo + L);
-            FloatVector x = FloatVector.broadcast(S, ap[ao]);
-            s00 = b0.fma(x, s00); s01 = b1.fma(x, s01);
-            x = FloatVector.broadcast(S, ap[ao + 1]);
-            s10 = b0.fma(x, s10); s11 = b1.fma(x, s11);
-            x = FloatVector.broadcast(S, ap[ao + 2]);
-            s20 = b0.fma(x, s20); s21 = b1.fma(x, s21);
-            x = FloatVector.broadcast(S, ap[ao + 3]);
-            s30 = b0.fma(x, s30); s31 = b1.fma(x, s31);
-        }
-        s00.intoArray(c, c0); s01.intoArray(c, c0 + L);
-        s10.intoArray(c, c1); s11.intoArray(c, c1 + L);
-        s20.intoArray(c, c2); s21.intoArray(c, c2 + L);
-        s30.intoArray(c, c3); s31.intoArray(c, c3 + L);
     }
 
     private static void kernel4x4(float[] ap, int ao, float[] bp, int bo, int k, float[] c, int c0, int ldc, boolean acc) {

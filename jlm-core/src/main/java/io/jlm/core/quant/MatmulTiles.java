@@ -138,10 +138,10 @@ final class MatmulTiles {
                     for (int q = 0; q < blocks; q++) {
                         int b = bt + q * MR, rs = Math.min(MR, bEnd - b), xo = kc * padded + q * MR * kn;
                         if (rs == MR) {
-                            kernel(xp, xo, wp, kn, out, b * outStride + r, outStride, acc);
+                            VectorMath.gemmTile4x2(xp, xo, wp, 0, kn, out, b * outStride + r, outStride, acc);
                         } else {                                   // the last rows: through a full-size copy
                             if (acc) for (int j = 0; j < rs; j++) System.arraycopy(out, (b + j) * outStride + r, edge, j * W, W);
-                            kernel(xp, xo, wp, kn, edge, 0, W, acc);
+                            VectorMath.gemmTile4x2(xp, xo, wp, 0, kn, edge, 0, W, acc);
                             for (int j = 0; j < rs; j++) System.arraycopy(edge, j * W, out, (b + j) * outStride + r, W);
                         }
                     }
@@ -152,37 +152,6 @@ final class MatmulTiles {
                 for (int b = bt; b < bEnd; b++) out[b * outStride + r] = VectorMath.dot(panel, 0, x, b * cols, cols);
             }
         }
-    }
-
-    /** out[o + j*ldo + v] (+)= sum over n columns of xp[xo + i*MR + j] * wp[i*W + v] for j < MR, v < W. */
-    private static void kernel(float[] xp, int xo, float[] wp, int n, float[] out, int o, int ldo, boolean acc) {
-        int o1 = o + ldo, o2 = o1 + ldo, o3 = o2 + ldo;
-        FloatVector s00, s01, s10, s11, s20, s21, s30, s31;
-        if (acc) {
-            s00 = FloatVector.fromArray(F, out, o); s01 = FloatVector.fromArray(F, out, o + L);
-            s10 = FloatVector.fromArray(F, out, o1); s11 = FloatVector.fromArray(F, out, o1 + L);
-            s20 = FloatVector.fromArray(F, out, o2); s21 = FloatVector.fromArray(F, out, o2 + L);
-            s30 = FloatVector.fromArray(F, out, o3); s31 = FloatVector.fromArray(F, out, o3 + L);
-        } else {
-            FloatVector z = FloatVector.zero(F);
-            s00 = z; s01 = z; s10 = z; s11 = z; s20 = z; s21 = z; s30 = z; s31 = z;
-        }
-        for (int i = 0, wo = 0; i < n; i++, xo += MR, wo += W) {
-            FloatVector b0 = FloatVector.fromArray(F, wp, wo);
-            FloatVector b1 = FloatVector.fromArray(F, wp, wo + L);
-            FloatVector a = FloatVector.broadcast(F, xp[xo]);
-            s00 = b0.fma(a, s00); s01 = b1.fma(a, s01);
-            a = FloatVector.broadcast(F, xp[xo + 1]);
-            s10 = b0.fma(a, s10); s11 = b1.fma(a, s11);
-            a = FloatVector.broadcast(F, xp[xo + 2]);
-            s20 = b0.fma(a, s20); s21 = b1.fma(a, s21);
-            a = FloatVector.broadcast(F, xp[xo + 3]);
-            s30 = b0.fma(a, s30); s31 = b1.fma(a, s31);
-        }
-        s00.intoArray(out, o); s01.intoArray(out, o + L);
-        s10.intoArray(out, o1); s11.intoArray(out, o1 + L);
-        s20.intoArray(out, o2); s21.intoArray(out, o2 + L);
-        s30.intoArray(out, o3); s31.intoArray(out, o3 + L);
     }
 
     /** out[(b+j)*outStride + r+i] = w[i*cols ..] . x[(b+j)*cols ..] for i, j in 0..3. */

@@ -88,6 +88,21 @@ class QMatrixTest {
         }
     }
 
+    /** m.matmul of {@code batch} random rows against the float64 reference (activations rounded as matvec sees them). */
+    private static void checkMatmul(GGMLType t, QMatrix m, float[] w, Random rnd, int batch, ThreadPool p, String what) {
+        int rows = m.rows(), cols = m.cols();
+        float[] xb = new float[batch * cols];
+        for (int i = 0; i < xb.length; i++) xb[i] = (float) rnd.nextGaussian();
+        float[] ob = new float[batch * rows];
+        m.matmul(xb, batch, ob, p);
+        for (int b = 0; b < batch; b++) {
+            double[] rr = ref(w, rows, cols, asSeenByMatvec(t, xb, b * cols, cols), 0);
+            for (int r = 0; r < rows; r++)
+                assertEquals(rr[2 * r], ob[b * rows + r], 1e-5 * rr[2 * r + 1],
+                        t + " matmul " + what + " batch=" + batch + " b=" + b + " r=" + r);
+        }
+    }
+
     /**
      * Prefill-sized batches take the packed GEMM path: several weight panels plus leftover rows, column slices
      * with a partial last one, activation tiles with a partial last block, two threads and none.
@@ -102,16 +117,7 @@ class QMatrixTest {
         try (ThreadPool pool = new ThreadPool(2)) {
             // 1800 rows make two passes of packed activations at these widths (1724 or 1364 rows per pass)
             for (ThreadPool p : new ThreadPool[]{pool, null}) for (int batch : p == null ? new int[]{50} : new int[]{50, 1800}) {
-                float[] xb = new float[batch * cols];
-                for (int i = 0; i < xb.length; i++) xb[i] = (float) rnd.nextGaussian();
-                float[] ob = new float[batch * rows];
-                m.matmul(xb, batch, ob, p);
-                for (int b = 0; b < batch; b++) {
-                    double[] rr = ref(w, rows, cols, asSeenByMatvec(t, xb, b * cols, cols), 0);
-                    for (int r = 0; r < rows; r++)
-                        assertEquals(rr[2 * r], ob[b * rows + r], 1e-5 * rr[2 * r + 1],
-                                t + " matmul pool=" + (p != null) + " batch=" + batch + " b=" + b + " r=" + r);
-                }
+                checkMatmul(t, m, w, rnd, batch, p, "pool=" + (p != null));
             }
         }
     }
@@ -137,19 +143,7 @@ class QMatrixTest {
                     ref = ref(w, rows, cols, asSeenByMatvec(t, x, 5, cols), 0);
                     for (int r = 0; r < rows; r++) assertEquals(ref[2 * r], out2[4 + r], 1e-5 * ref[2 * r + 1], t + " matvec(off) row " + r);
 
-                    for (int batch : new int[]{1, 4, 7}) {
-                        float[] xb = new float[batch * cols];
-                        for (int i = 0; i < xb.length; i++) xb[i] = (float) rnd.nextGaussian();
-                        float[] ob = new float[batch * rows];
-                        m.matmul(xb, batch, ob, p);
-                        for (int b = 0; b < batch; b++) {
-                            double[] rr = ref(w, rows, cols, asSeenByMatvec(t, xb, b * cols, cols), 0);
-                            for (int r = 0; r < rows; r++) {
-                                assertEquals(rr[2 * r], ob[b * rows + r], 1e-5 * rr[2 * r + 1],
-                                        t + " matmul threads=" + threads + " batch=" + batch + " b=" + b + " r=" + r);
-                            }
-                        }
-                    }
+                    for (int batch : new int[]{1, 4, 7}) checkMatmul(t, m, w, rnd, batch, p, "threads=" + threads);
                 }
             }
         }
