@@ -16,7 +16,7 @@ public final class Swan extends Optimizer {
     private final boolean[] swan;
     public final double weightDecay;
     public final int iterations;
-    private final float[][] gs, as, ys, zs, tts, tmps, outs, gts;
+    private final float[][] gs, as, ys, zs, tts, tmps, outs;
     private final Matmul[] mms;        // per thread, single-threaded
     private final double beta1, beta2;
     private final ThreadPool pool;
@@ -46,7 +46,7 @@ public final class Swan extends Optimizer {
             }
         }
         int th = pool == null ? 1 : pool.threads();
-        gs = new float[th][maxSize]; outs = new float[th][maxSize]; gts = new float[th][maxSize];
+        gs = new float[th][maxSize]; outs = new float[th][maxSize];
         as = new float[th][maxK * maxK]; ys = new float[th][maxK * maxK]; zs = new float[th][maxK * maxK];
         tts = new float[th][maxK * maxK]; tmps = new float[th][maxK * maxK];
         mms = new Matmul[th];
@@ -102,10 +102,7 @@ public final class Swan extends Optimizer {
         boolean left = rows <= cols;
         int k = left ? rows : cols, n = left ? cols : rows;
         // a = G G^T / n (left) or G^T G / n (right), k x k, plus a small ridge
-        if (left) {
-            Matmul.transpose(g, rows, cols, gts[thread]);
-            mm.set(g, cols, 1, gts[thread], a, k, k, n, false).run();
-        }
+        if (left) mm.set(g, 0, cols, 1, g, 0, 1, cols, a, 0, k, k, k, n, false).run();     // B = G^T read in place
         else mm.set(g, 1, cols, g, a, k, k, n, false).run();
         double fro = 0;
         for (int i = 0; i < k * k; i++) { a[i] /= n; }
