@@ -11,8 +11,8 @@ import java.lang.foreign.MemorySegment;
  *
  * <p><b>Small batches</b> (fewer than {@link #PACKED_MIN_BATCH} activation rows, e.g. a decode step of a few
  * streams): {@link #R} weight rows are dequantized into a float scratch and a register-blocked micro-kernel
- * computes an R x 4 (weight rows x activation rows) tile of dot products, 16 vector accumulators, one reduction
- * per pair; each dequantized weight is used by every activation row at once.
+ * computes an R x 2 (AVX2) or R x 4 (weight rows x activation rows) tile of dot products, one vector accumulator
+ * and one reduction per pair; each dequantized weight is used by every activation row of the pass.
  *
  * <p><b>Large batches</b> (prefill): a packed outer-product GEMM. A pass of activation rows is packed once into
  * blocks of {@link #MR} rows, column-major within each {@link #KC}-column slice; {@link #W} weight rows at a time
@@ -30,6 +30,13 @@ final class MatmulTiles {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+
+    /**
+     * 256-bit vectors (AVX2, 16 registers): the dot-product form uses 4 x 2 tiles (8 accumulators); the 4 x 4 tile kept
+     * 6 of its 16 accumulators on the stack there (KernelBench Q8_0, one thread: 16 rows 33 -> 42, 32 rows 36 -> 44,
+     * 8 rows 32 -> 34 GFLOP/s).
+     */
+    private static final boolean NARROW = F.vectorBitSize() <= 256;
 
     /** Weight rows dequantized together in the dot-product form (its micro-kernel's height). */
     static final int R = 4;
@@ -92,7 +99,8 @@ final class MatmulTiles {
             for (; r + R <= rowTo; r += R) {
                 for (int j = 0; j < R; j++) k.dequantize(seg, offset + (r + j) * rowBytes, w, j * cols, cols);
                 int b = bt;
-                for (; b + 4 <= bEnd; b += 4) tile4x4(w, cols, x, b, out, outStride, r);
+                if (NARROW) for (; b + 2 <= bEnd; b += 2) tile4x2(w, cols, x, b, out, outStride, r);
+                else for (; b + 4 <= bEnd; b += 4) tile4x4(w, cols, x, b, out, outStride, r);
                 for (; b < bEnd; b++) tile4x1(w, cols, x, b, out, outStride, r);
             }
             for (; r < rowTo; r++) {
@@ -152,6 +160,37 @@ final class MatmulTiles {
                 for (int b = bt; b < bEnd; b++) out[b * outStride + r] = VectorMath.dot(panel, 0, x, b * cols, cols);
             }
         }
+    }
+
+    /** out[(b+j)*outStride + r+i] = w[i*cols ..] . x[(b+j)*cols ..] for i in 0..3, j in 0..1. */
+    private static void tile4x2(float[] w, int cols, float[] x, int b, float[] out, int outStride, int r) {
+        int w0 = 0, w1 = cols, w2 = 2 * cols, w3 = 3 * cols;
+        int x0 = b * cols, x1 = x0 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        int i = 0;
+        for (; i <= cols - L; i += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + i), v1 = FloatVector.fromArray(F, x, x1 + i);
+            FloatVector u = FloatVector.fromArray(F, w, w0 + i);
+            a00 = u.fma(v0, a00); a01 = u.fma(v1, a01);
+            u = FloatVector.fromArray(F, w, w1 + i);
+            a10 = u.fma(v0, a10); a11 = u.fma(v1, a11);
+            u = FloatVector.fromArray(F, w, w2 + i);
+            a20 = u.fma(v0, a20); a21 = u.fma(v1, a21);
+            u = FloatVector.fromArray(F, w, w3 + i);
+            a30 = u.fma(v0, a30); a31 = u.fma(v1, a31);
+        }
+        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
+        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
+        float s20 = a20.reduceLanes(VectorOperators.ADD), s21 = a21.reduceLanes(VectorOperators.ADD);
+        float s30 = a30.reduceLanes(VectorOperators.ADD), s31 = a31.reduceLanes(VectorOperators.ADD);
+        for (; i < cols; i++) {
+            float y0 = x[x0 + i], y1 = x[x1 + i];
+            s00 += w[w0 + i] * y0; s01 += w[w0 + i] * y1; s10 += w[w1 + i] * y0; s11 += w[w1 + i] * y1;
+            s20 += w[w2 + i] * y0; s21 += w[w2 + i] * y1; s30 += w[w3 + i] * y0; s31 += w[w3 + i] * y1;
+        }
+        int o0 = b * outStride + r, o1 = o0 + outStride;
+        out[o0] = s00; out[o0 + 1] = s10; out[o0 + 2] = s20; out[o0 + 3] = s30;
+        out[o1] = s01; out[o1 + 1] = s11; out[o1 + 2] = s21; out[o1 + 3] = s31;
     }
 
     /** out[(b+j)*outStride + r+i] = w[i*cols ..] . x[(b+j)*cols ..] for i, j in 0..3. */
