@@ -133,41 +133,27 @@ public final class Graph {
         check(k == kb, "bmm: inner dimensions differ: " + a + " " + b);
         Tensor out = act("bmm", batch, m, n);
         int as = m * k, bs = k * n, cs = m * n;
-        float[] bt = new float[bs];       // op(b) as row-major [k,n]
-        float[] dbt = new float[bs];      // gradient of op(b) as [k,n]
+        // op(a)(r, kk) at a[i*as + r*aRow + kk*aCol], op(b)(kk, j) at b[i*bs + kk*bRow + j*bCol]: read in place
+        int aRow = transA ? 1 : k, aCol = transA ? m : 1, bRow = transB ? 1 : n, bCol = transB ? k : 1;
         float[] dat = new float[as];      // gradient of op(a) as [m,k]
-        float[] ta = new float[as], tb = new float[bs], tbT = new float[bs], tc = new float[cs];
-        Matmul fwd = new Matmul(null).set(ta, transA ? 1 : k, transA ? m : 1, bt, tc, m, n, k, false);
-        Matmul da = new Matmul(null).set(tc, n, 1, tbT, dat, m, k, n, false);
-        Matmul db = new Matmul(null).set(ta, transA ? m : 1, transA ? 1 : k, tc, dbt, k, n, m, false);
+        float[] dbt = new float[bs];      // gradient of op(b) as [k,n]
+        Matmul mm = new Matmul(null);
         add(new Node() {
-            private void opB(int i) {   // op(b_i) as row-major [k,n] into bt, and its transpose [n,k] into tbT
-                System.arraycopy(b.data, i * bs, tb, 0, bs);
-                if (transB) Matmul.transpose(tb, n, k, bt); else System.arraycopy(tb, 0, bt, 0, bs);
-                Matmul.transpose(bt, k, n, tbT);
-            }
             @Override void forward() {
-                for (int i = 0; i < batch; i++) {
-                    System.arraycopy(a.data, i * as, ta, 0, as);
-                    opB(i);
-                    fwd.run();
-                    System.arraycopy(tc, 0, out.data, i * cs, cs);
-                }
+                for (int i = 0; i < batch; i++)
+                    mm.set(a.data, i * as, aRow, aCol, b.data, i * bs, bRow, bCol, out.data, i * cs, n, m, n, k, false).run();
             }
             @Override void backward() {
                 for (int i = 0; i < batch; i++) {
-                    System.arraycopy(out.grad, i * cs, tc, 0, cs);
-                    System.arraycopy(a.data, i * as, ta, 0, as);
-                    opB(i);
                     if (a.grad != null) {   // d op(a) [m,k] = g · op(b)^T
-                        da.run();
+                        mm.set(out.grad, i * cs, n, 1, b.data, i * bs, bCol, bRow, dat, 0, k, m, k, n, false).run();
                         for (int r = 0; r < m; r++) for (int kk = 0; kk < k; kk++)
-                            a.grad[i * as + (transA ? kk * m + r : r * k + kk)] += dat[r * k + kk];
+                            a.grad[i * as + r * aRow + kk * aCol] += dat[r * k + kk];
                     }
                     if (b.grad != null) {   // d op(b) [k,n] = op(a)^T · g
-                        db.run();
+                        mm.set(a.data, i * as, aCol, aRow, out.grad, i * cs, n, 1, dbt, 0, n, k, n, m, false).run();
                         for (int kk = 0; kk < k; kk++) for (int j = 0; j < n; j++)
-                            b.grad[i * bs + (transB ? j * k + kk : kk * n + j)] += dbt[kk * n + j];
+                            b.grad[i * bs + kk * bRow + j * bCol] += dbt[kk * n + j];
                     }
                 }
             }

@@ -6,14 +6,13 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A reusable FP32 matrix-multiply task: {@code C[M,N] (+)= A[M,K] · B[K,N]}, B and C row-major, A addressed by
- * strides so that the same kernel serves {@code A} and {@code A^T} (element (i,k) at
- * {@code a[i*aRowStride + k*aColStride]}).
+ * A reusable FP32 matrix-multiply task: {@code C[M,N] (+)= A[M,K] · B[K,N]}, each operand addressed by an offset
+ * and strides (the general {@code set}), so transposed operands and slices of wider matrices need no copies.
  *
  * <p>The operands are first packed (as in GotoBLAS): A into blocks of {@code MR} rows stored k-major
- * ({@code [k][rows]}), B into panels of {@code tile.vecs} vectors of columns ({@code [k][width]}), zero-padded at
- * the edges. The kernel then keeps a rows × width tile of C in registers while k runs, reading A and B
- * sequentially (one broadcast per row and one vector load per column vector per k), whatever A's strides were.
+ * ({@code [k][MR]}), B into panels of {@code tile.vecs} vectors of columns ({@code [k][width]}), zero-padded at
+ * the edges. The kernel then keeps an MR × width tile of C in registers while k runs, reading A and B
+ * sequentially (one broadcast per row and one vector load per column vector per k), whatever the strides were.
  * The tile fits the register file: 4 rows × 2 vectors where vectors are 256 bits wide (AVX2, 16 registers: 8
  * accumulators, 2 loads of B and the 4 broadcasts of A, which C2 hoists to the top of the loop; 4×4, 6×2 and 5×2
  * tiles all spilled an accumulator to the stack every iteration and ran at 30-55 % of the 4×2 speed inside a
@@ -121,26 +120,24 @@ final class Matmul implements ThreadPool.RangeBody {
             packB((int) (from * panels / units), (int) (to * panels / units));
             return;
         }
-        int rows = MR;
         float[] e = edge[thread];
         for (int u = from; u < to; u++) {
             int p = u % panels, ch = u / panels, j = p * width, cols = Math.min(width, n - j), po = p * width * k;
             int q0 = blocks * ch / chunks, q1 = blocks * (ch + 1) / chunks;
-            int full = cols < width ? q0 : Math.min(q1, m / rows);        // blocks [q0, full) are whole tiles
+            int full = cols < width ? q0 : Math.min(q1, m / MR);        // blocks [q0, full) are whole tiles
             for (int q = q0; q < q1; q++) {
-                int i = q * rows, k0 = 0, k1 = k;
+                int i = q * MR, k0 = 0, k1 = k;
                 switch (triangle) {
                     case NONE -> { }
-                    case C_LOWER -> { if (j > i + rows - 1) continue; }
-                    case A_LOWER -> k1 = Math.min(k, i + rows);
+                    case C_LOWER -> { if (j > i + MR - 1) continue; }
+                    case A_LOWER -> k1 = Math.min(k, i + MR);
                     case A_UPPER -> k0 = Math.min(k, i);
                 }
-                int qa = q * rows * k + k0 * rows, pb = po + k0 * width, ci = co + i * ldc + j;
+                int qa = q * MR * k + k0 * MR, pb = po + k0 * width, ci = co + i * ldc + j;
                 if (q < full) {
                     kernel(ap, qa, bp, pb, k1 - k0, c, ci, ldc, accumulate);
-                } else {                                 // edge tile: through a full-size copy of C
-                    int rs = Math.min(rows, m - i);
-                    java.util.Arrays.fill(e, 0f);
+                } else {                                 // edge tile: through a full-size copy (padding not copied back)
+                    int rs = Math.min(MR, m - i);
                     if (accumulate) for (int r = 0; r < rs; r++) System.arraycopy(c, ci + r * ldc, e, r * width, cols);
                     kernel(ap, qa, bp, pb, k1 - k0, e, 0, width, accumulate);
                     for (int r = 0; r < rs; r++) System.arraycopy(e, r * width, c, ci + r * ldc, cols);
@@ -232,17 +229,5 @@ final class Matmul implements ThreadPool.RangeBody {
         s10.intoArray(c, c1); s11.intoArray(c, c1 + L); s12.intoArray(c, c1 + 2 * L); s13.intoArray(c, c1 + 3 * L);
         s20.intoArray(c, c2); s21.intoArray(c, c2 + L); s22.intoArray(c, c2 + 2 * L); s23.intoArray(c, c2 + 3 * L);
         s30.intoArray(c, c3); s31.intoArray(c, c3 + L); s32.intoArray(c, c3 + 2 * L); s33.intoArray(c, c3 + 3 * L);
-    }
-
-    /** {@code dst[c][r] = src[r][c]} for a rows×cols row-major {@code src}. */
-    static void transpose(float[] src, int rows, int cols, float[] dst) {
-        for (int r0 = 0; r0 < rows; r0 += 16) {
-            int r1 = Math.min(rows, r0 + 16);
-            for (int c0 = 0; c0 < cols; c0 += 16) {
-                int c1 = Math.min(cols, c0 + 16);
-                for (int r = r0; r < r1; r++)
-                    for (int c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c];
-            }
-        }
     }
 }

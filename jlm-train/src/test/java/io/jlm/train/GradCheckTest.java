@@ -96,7 +96,7 @@ class GradCheckTest {
                 }
                 // the same B stored transposed ([n,k]) and C inside a wider matrix at an offset
                 float[] bt = new float[k * n];
-                Matmul.transpose(b, k, n, bt);
+                transpose(b, k, n, bt);
                 int ldc = n + 3, co = 2;
                 for (Matmul.Tile tile : Matmul.Tile.values()) for (ThreadPool pool : new ThreadPool[]{POOL, null}) {
                     String what = tile + " pool " + (pool != null) + " trans " + trans + " acc " + acc + " " + m + "x" + n + "x" + k;
@@ -114,6 +114,11 @@ class GradCheckTest {
                 }
             }
         }
+    }
+
+    /** {@code dst[c][r] = src[r][c]} for a rows×cols row-major {@code src}. */
+    private static void transpose(float[] src, int rows, int cols, float[] dst) {
+        for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
     }
 
     /** Declared triangles skip only work whose products are zero (or whose outputs are not wanted): same bits. */
