@@ -16,26 +16,17 @@ final class TransformerReference {
     record Hp(String arch, int dim, int layers, int heads, int kvHeads, int headDim, int ffn, int vocab, int ropeDim,
               float ropeBase, float eps, float attnCap, float finalCap, int window, boolean ropeFactors) {}
 
-    /**
-     * Logits (double) for every position of {@code tokens}, computed one token at a time from float weights by GGUF
-     * tensor name (matrices row-major: [ne1][ne0]).
-     */
-    static double[][] logits(Hp h, Map<String, float[]> w, int[] tokens) {
-        return logits(h, w, tokens, java.util.Set.of());
-    }
-
     /** A product with the named weight matrix. */
     interface Product {
         double[] apply(String name, double[] x, int rows);
     }
 
     /**
-     * As {@link #logits(Hp, Map, int[])}, but the products with the matrices named in {@code q8Inputs} first round
-     * their input to 8-bit blocks of 32 as llama.cpp does for Q8_0/Q4_0 weights (ggml quantize_row_q8_0: per block
-     * d = f16(amax / 127), q = round-half-even(x * 127 / amax), input q * d).
+     * Logits (double) for every position of {@code tokens}, computed one token at a time from float weights by GGUF
+     * tensor name (matrices row-major: [ne1][ne0]).
      */
-    static double[][] logits(Hp h, Map<String, float[]> w, int[] tokens, java.util.Set<String> q8Inputs) {
-        Product mm = (name, x, rows) -> matvec(w.get(name), q8Inputs.contains(name) ? q8Round(x) : x, rows);
+    static double[][] logits(Hp h, Map<String, float[]> w, int[] tokens) {
+        Product mm = (name, x, rows) -> matvec(w.get(name), x, rows);
         String arch = h.arch();
         boolean neox = !arch.equals("llama");
         boolean gemma = arch.equals("gemma2");
@@ -138,18 +129,6 @@ final class TransformerReference {
             out[pos] = logits;
         }
         return out;
-    }
-
-    static double[] q8Round(double[] x) {
-        double[] y = new double[x.length];
-        for (int b = 0; b < x.length; b += 32) {
-            float amax = 0f;
-            for (int j = 0; j < 32; j++) amax = Math.max(amax, (float) Math.abs(x[b + j]));
-            double d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-            double id = amax == 0f ? 0 : 127.0 / amax;
-            for (int j = 0; j < 32; j++) y[b + j] = Math.rint(x[b + j] * id) * d;
-        }
-        return y;
     }
 
     static double[] matvec(float[] wRowMajor, double[] x, int rows) {

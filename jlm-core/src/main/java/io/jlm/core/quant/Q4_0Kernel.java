@@ -146,8 +146,8 @@ public final class Q4_0Kernel implements WeightKernel {
             ShortVector lo1 = q1.and((short) 0x0F).sub((short) 8), hi1 = q1.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).sub((short) 8);
             IntVector m0 = lo0.mul(ShortVector.fromArray(S16, xq, xi)).add(hi0.mul(ShortVector.fromArray(S16, xq, xi + 16))).reinterpretAsInts();
             IntVector m1 = lo1.mul(ShortVector.fromArray(S16, xq, xi + 32)).add(hi1.mul(ShortVector.fromArray(S16, xq, xi + 48))).reinterpretAsInts();
-            IntVector i0 = m0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(m0.lanewise(VectorOperators.ASHR, 16));
-            IntVector i1 = m1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(m1.lanewise(VectorOperators.ASHR, 16));
+            IntVector i0 = m0.add(m0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+            IntVector i1 = m1.add(m1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
             acc0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, d0), acc0);
             acc1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, d1), acc1);
         }

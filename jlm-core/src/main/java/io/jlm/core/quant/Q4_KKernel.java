@@ -4,6 +4,7 @@ import io.jlm.core.tensor.GGMLType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -100,6 +101,61 @@ public final class Q4_KKernel implements WeightKernel {
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override public boolean hasDotQ8() { return Q8Activations.SUPPORTED; }
+
+    @Override public Q8Activations.Layout dotQ8Layout() { return Q8Activations.Layout.Q8_K; }
+
+    /**
+     * Integer dot against {@link Q8Activations.Layout#Q8_K} activations (one scale per super-block): per 64-element
+     * chunk the 32 quant bytes widen to two 16-short vectors; low nibbles multiply the activation quants of
+     * sub-block 2c, high nibbles those of sub-block 2c+1 (products within 15 * 127, two summed per 16-bit lane);
+     * adjacent 16-bit lanes are summed into 32-bit lanes by shifts and multiplied by the 6-bit sub-block scale, all
+     * in integers (a lane stays within 8 * 63 * 4 * 1905); once per super-block the sum is converted to float and
+     * scaled by {@code d * d_x}. The minimum term is {@code dmin * d_x * sum_j m_j * sum(q_x of sub-block j)}.
+     */
+    @Override public float dotQ8(MemorySegment seg, long offset, Q8Activations x, int xOff, int n) {
+        int nb = KQuants.superBlocks("Q4_K", n);
+        short[] xq = x.q();
+        float[] xd = x.d();
+        int[] xs = x.sums();
+        FloatVector acc = FloatVector.zero(Blocks.F8);
+        float mins = 0f;
+        for (int b = 0; b < nb; b++) {
+            long p = offset + (long) b * BLOCK_BYTES;
+            long slo = seg.get(LONG_LE, p + OFF_SCALES);
+            long shi = seg.get(INT_LE, p + OFF_SCALES + 8) & 0xFFFFFFFFL;
+            // the eight 6-bit scales and mins, one per byte (KQuants.scaleK4 / minK4 for all j at once)
+            long sc8 = (slo & 0x3F3F3F3FL) | (((shi & 0x0F0F0F0FL) | (((slo >>> 6) & 0x03030303L) << 4)) << 32);
+            long mn8 = ((slo >>> 32) & 0x3F3F3F3FL) | ((((shi >>> 4) & 0x0F0F0F0FL) | (((slo >>> 38) & 0x03030303L) << 4)) << 32);
+            int xi = xOff + b * QK_K, xj = xi / Q8Activations.QK;
+            float dx = xd[xi / QK_K];
+            int msum = 0;
+            IntVector isum = IntVector.zero(IntVector.SPECIES_256);
+            for (int c = 0; c < 4; c++) {
+                int s0 = 16 * c, s1 = s0 + 8;
+                msum += (int) ((mn8 >>> s0) & 0xFF) * xs[xj + 2 * c] + (int) ((mn8 >>> s1) & 0xFF) * xs[xj + 2 * c + 1];
+                long q = p + OFF_QS + 32L * c;
+                int xc = xi + 64 * c;
+                ShortVector qa = (ShortVector) ByteVector.fromMemorySegment(Blocks.B16, seg, q, LE)
+                        .convertShape(VectorOperators.B2S, Blocks.S16, 0);
+                ShortVector qb = (ShortVector) ByteVector.fromMemorySegment(Blocks.B16, seg, q + 16, LE)
+                        .convertShape(VectorOperators.B2S, Blocks.S16, 0);
+                IntVector m0 = qa.and((short) 0x0F).mul(ShortVector.fromArray(Blocks.S16, xq, xc))
+                        .add(qb.and((short) 0x0F).mul(ShortVector.fromArray(Blocks.S16, xq, xc + 16))).reinterpretAsInts();
+                IntVector m1 = qa.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).mul(ShortVector.fromArray(Blocks.S16, xq, xc + 32))
+                        .add(qb.lanewise(VectorOperators.ASHR, 4).and((short) 0x0F).mul(ShortVector.fromArray(Blocks.S16, xq, xc + 48)))
+                        .reinterpretAsInts();
+                IntVector i0 = m0.add(m0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                IntVector i1 = m1.add(m1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                isum = isum.add(i0.mul((int) ((sc8 >>> s0) & 0xFF))).add(i1.mul((int) ((sc8 >>> s1) & 0xFF)));
+            }
+            float d = KQuants.f16(seg, p + OFF_D), dmin = KQuants.f16(seg, p + OFF_DMIN);
+            acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(Blocks.F8, d * dx), acc);
+            mins += dmin * dx * msum;
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
 
     /**

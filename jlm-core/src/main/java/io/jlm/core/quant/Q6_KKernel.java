@@ -4,6 +4,7 @@ import io.jlm.core.tensor.GGMLType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -123,6 +124,71 @@ public final class Q6_KKernel implements WeightKernel {
             }
         }
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override public boolean hasDotQ8() { return Q8Activations.SUPPORTED; }
+
+    @Override public Q8Activations.Layout dotQ8Layout() { return Q8Activations.Layout.Q8_K; }
+
+    /**
+     * Integer dot against {@link Q8Activations.Layout#Q8_K} activations (one scale per super-block): per 16-element
+     * sub-block the 6-bit quants are assembled in 16-bit lanes from {@code ql} and {@code qh}, offset by -32 and
+     * multiplied by the activation quants (products within 32 * 127); adjacent 16-bit lanes are summed into 32-bit
+     * lanes by shifts and multiplied by the sub-block's int8 scale, all in integers (a lane stays within
+     * 16 * 128 * 2 * 4064); once per super-block the sum is converted to float and scaled by {@code d * d_x}.
+     */
+    @Override public float dotQ8(MemorySegment seg, long offset, Q8Activations x, int xOff, int n) {
+        int nb = KQuants.superBlocks("Q6_K", n);
+        short[] xq = x.q();
+        float[] xd = x.d();
+        FloatVector acc = FloatVector.zero(Blocks.F8);
+        for (int b = 0; b < nb; b++) {
+            long p = offset + (long) b * BLOCK_BYTES;
+            int xi = xOff + b * QK_K;
+            IntVector isum = IntVector.zero(IntVector.SPECIES_256);
+            for (int h = 0; h < 2; h++) {
+                long ql = p + OFF_QL + 64L * h, qh = p + OFF_QH + 32L * h;
+                long sc = seg.get(KQuants.LONG_LE, p + OFF_SCALES + 8L * h);
+                int xh = xi + 128 * h;
+                ShortVector a0 = (ShortVector) ByteVector.fromMemorySegment(Blocks.B16, seg, ql, LE).convertShape(VectorOperators.B2S, Blocks.S16, 0);
+                ShortVector a1 = (ShortVector) ByteVector.fromMemorySegment(Blocks.B16, seg, ql + 16, LE).convertShape(VectorOperators.B2S, Blocks.S16, 0);
+                ShortVector c0 = (ShortVector) ByteVector.fromMemorySegment(Blocks.B16, seg, ql + 32, LE).convertShape(VectorOperators.B2S, Blocks.S16, 0);
+                ShortVector c1 = (ShortVector) ByteVector.fromMemorySegment(Blocks.B16, seg, ql + 48, LE).convertShape(VectorOperators.B2S, Blocks.S16, 0);
+                ShortVector h0 = (ShortVector) ByteVector.fromMemorySegment(Blocks.B16, seg, qh, LE).convertShape(VectorOperators.B2S, Blocks.S16, 0);
+                ShortVector h1 = (ShortVector) ByteVector.fromMemorySegment(Blocks.B16, seg, qh + 16, LE).convertShape(VectorOperators.B2S, Blocks.S16, 0);
+                // qh bits 2t..2t+1 moved to bits 4..5 for t = 0 (hl) and t = 1 (hm); t = 2, 3 shift them back by 4
+                ShortVector hl0 = h0.lanewise(VectorOperators.LSHL, 4), hl1 = h1.lanewise(VectorOperators.LSHL, 4);
+                ShortVector hm0 = h0.lanewise(VectorOperators.LSHL, 2), hm1 = h1.lanewise(VectorOperators.LSHL, 2);
+                for (int u = 0; u < 2; u++) {
+                    // quarters t = 2u (low bits from ql[0..32)) and 2u+1 (from ql[32..64)): nibble u of ql, qh bits
+                    // 2t..2t+1; quarter t is elements 32t .. 32t+32 of the half, sub-blocks 2t and 2t+1
+                    int sq = 4 * u;
+                    ShortVector qa0 = a0.lanewise(VectorOperators.ASHR, sq).and((short) 0x0F)
+                            .or(hl0.lanewise(VectorOperators.ASHR, sq).and((short) 0x30)).sub((short) 32);
+                    ShortVector qa1 = a1.lanewise(VectorOperators.ASHR, sq).and((short) 0x0F)
+                            .or(hl1.lanewise(VectorOperators.ASHR, sq).and((short) 0x30)).sub((short) 32);
+                    ShortVector qc0 = c0.lanewise(VectorOperators.ASHR, sq).and((short) 0x0F)
+                            .or(hm0.lanewise(VectorOperators.ASHR, sq).and((short) 0x30)).sub((short) 32);
+                    ShortVector qc1 = c1.lanewise(VectorOperators.ASHR, sq).and((short) 0x0F)
+                            .or(hm1.lanewise(VectorOperators.ASHR, sq).and((short) 0x30)).sub((short) 32);
+                    int xa = xh + 64 * u, xc = xa + 32;
+                    IntVector ma0 = qa0.mul(ShortVector.fromArray(Blocks.S16, xq, xa)).reinterpretAsInts();
+                    IntVector ma1 = qa1.mul(ShortVector.fromArray(Blocks.S16, xq, xa + 16)).reinterpretAsInts();
+                    IntVector mc0 = qc0.mul(ShortVector.fromArray(Blocks.S16, xq, xc)).reinterpretAsInts();
+                    IntVector mc1 = qc1.mul(ShortVector.fromArray(Blocks.S16, xq, xc + 16)).reinterpretAsInts();
+                    IntVector ia0 = ma0.add(ma0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    IntVector ia1 = ma1.add(ma1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    IntVector ic0 = mc0.add(mc0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    IntVector ic1 = mc1.add(mc1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                    long sct = sc >>> (32 * u);
+                    isum = isum.add(ia0.mul((int) (byte) sct)).add(ia1.mul((int) (byte) (sct >>> 8)))
+                            .add(ic0.mul((int) (byte) (sct >>> 16))).add(ic1.mul((int) (byte) (sct >>> 24)));
+                }
+            }
+            float d = KQuants.f16(seg, p + OFF_D);
+            acc = ((FloatVector) isum.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(Blocks.F8, d * xd[xi / QK_K]), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /**

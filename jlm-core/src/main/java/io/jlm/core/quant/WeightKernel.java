@@ -20,16 +20,23 @@ public interface WeightKernel {
     float dot(MemorySegment seg, long offset, float[] x, int xOff, int n);
 
     /**
-     * Whether {@link #dotQ8} is implemented: an integer dot product with the activations quantized to 8-bit blocks
-     * ({@link Q8Activations}), which skips converting every weight to float. Decode (matrix-vector) uses it when
-     * {@link Q8Activations#SUPPORTED}.
+     * Whether {@link #dotQ8} is implemented: an integer dot product with the activations quantized to 8 bits
+     * ({@link Q8Activations} in the layout {@link #dotQ8Layout}), which skips converting every weight to float.
+     * Decode (matrix-vector) uses it when {@link Q8Activations#SUPPORTED}.
      */
     default boolean hasDotQ8() { return false; }
 
     /**
-     * Returns sum over blocks b of {@code d_w[b] * d_x[b] * sum_j q_w[32b+j] * q_x[32b+j]} for the row at byte
-     * {@code offset} and the activation blocks of {@code x} starting at element {@code xOff} (a multiple of 32);
-     * {@code n} is a multiple of 32.
+     * The activation layout {@link #dotQ8} multiplies, as ggml pairs them: {@link Q8Activations.Layout#Q8_0} for
+     * Q4_0 and Q8_0, {@link Q8Activations.Layout#Q8_K} for the K-quants.
+     */
+    default Q8Activations.Layout dotQ8Layout() { return Q8Activations.Layout.Q8_0; }
+
+    /**
+     * Returns the dot product of the row at byte {@code offset} with the activations {@code x} (quantized in the
+     * layout {@link #dotQ8Layout}) from element {@code xOff}, a multiple of the layout's block: the sum over
+     * elements i of {@code w[i] * q_x[xOff + i] * d_x(block of xOff + i)}, with the weights' integer quants
+     * multiplied in integers. {@code n} is a multiple of the weight type's and the layout's block sizes.
      */
     default float dotQ8(MemorySegment seg, long offset, Q8Activations x, int xOff, int n) {
         throw new UnsupportedOperationException(type() + " has no integer dot product");

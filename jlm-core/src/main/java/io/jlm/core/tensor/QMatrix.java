@@ -30,8 +30,8 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
 
     /**
      * out[r] = W[r,:] . x for every row, split over the pool's threads ({@code pool} may be null: single-threaded).
-     * Weight types with an integer dot product ({@link WeightKernel#hasDotQ8}: Q8_0, Q4_0) first quantize x to 8-bit
-     * blocks, as ggml does for them, and multiply in integers.
+     * Weight types with an integer dot product ({@link WeightKernel#hasDotQ8}: Q8_0, Q4_0, Q4_K, Q6_K) first quantize
+     * x to 8 bits in the layout ggml pairs with them ({@link WeightKernel#dotQ8Layout}) and multiply in integers.
      */
     public void matvec(float[] x, float[] out, ThreadPool pool) {
         matvec(x, 0, out, 0, pool);
@@ -48,7 +48,7 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
                     + outOff + " but has length " + out.length);
         }
         WeightKernel k = kernel();
-        Q8Activations xq = k.hasDotQ8() && cols % Q8Activations.QK == 0 ? ACTIVATIONS.get().quantize(x, xOff, cols) : null;
+        Q8Activations xq = integerDot(k) ? activations(k).quantize(x, xOff, cols) : null;
         float[] xp = k.hasDotPaired() && cols % PairedActivations.GROUP == 0 ? PAIRED.get().permute(x, xOff, cols).values() : null;
         if (pool == null || pool.threads() == 1) {
             long rb = rowBytes();
@@ -89,12 +89,12 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         }
         if (batch == 0) return;
         WeightKernel k = kernel();
-        if (k.hasDotQ8() && cols % Q8Activations.QK == 0) {
+        if (integerDot(k)) {
             // the same 8-bit activations as matvec multiplies, so prefill and decode (and batched and single rows) agree
             float[][] holder = ROUND_TRIP.get();
             int need = batch * cols;
             if (holder[0] == null || holder[0].length < need) holder[0] = new float[need];
-            Q8Activations xq = ACTIVATIONS.get();
+            Q8Activations xq = activations(k);
             for (int b = 0; b < batch; b++) xq.quantize(x, b * cols, cols).dequantize(holder[0], b * cols);
             x = holder[0];
         }
@@ -121,9 +121,35 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         kernel().dequantize(data, r * rowBytes(), out, outOff, cols);
     }
 
+    /** Whether products with this matrix multiply 8-bit activations in integers ({@link WeightKernel#dotQ8}). */
+    private boolean integerDot(WeightKernel k) {
+        return integerDots && k.hasDotQ8() && cols % k.dotQ8Layout().block() == 0;
+    }
+
+    private static volatile boolean integerDots = true;
+
+    /**
+     * Turns the 8-bit activations of the integer dot products on (the default, as llama.cpp multiplies them) or off
+     * for every matrix of this JVM, returning the previous setting. Off, every type multiplies float activations, so
+     * that a model's logits can be compared with a float reference of its dequantized weights without the rounding
+     * of activations (whose round-half boundaries a last-bit difference in summation order can cross).
+     */
+    public static boolean useIntegerDots(boolean on) {
+        boolean before = integerDots;
+        integerDots = on;
+        return before;
+    }
+
+    /** The calling thread's quantized activation vector of k's layout (reused by every product of that thread). */
+    private static Q8Activations activations(WeightKernel k) {
+        return (k.dotQ8Layout() == Q8Activations.Layout.Q8_K ? ACTIVATIONS_K : ACTIVATIONS).get();
+    }
+
     private static final ThreadLocal<Task> TASK = ThreadLocal.withInitial(Task::new);
-    /** The calling thread's quantized activation vector (reused by every matvec of that thread). */
-    private static final ThreadLocal<Q8Activations> ACTIVATIONS = ThreadLocal.withInitial(Q8Activations::new);
+    private static final ThreadLocal<Q8Activations> ACTIVATIONS =
+            ThreadLocal.withInitial(() -> new Q8Activations(Q8Activations.Layout.Q8_0));
+    private static final ThreadLocal<Q8Activations> ACTIVATIONS_K =
+            ThreadLocal.withInitial(() -> new Q8Activations(Q8Activations.Layout.Q8_K));
     /** The calling thread's even/odd-permuted activation vector for kernels with a paired dot (F16). */
     private static final ThreadLocal<PairedActivations> PAIRED = ThreadLocal.withInitial(PairedActivations::new);
     /** The calling thread's buffer of 8-bit-rounded activation rows for {@link #matmul}. */

@@ -18,7 +18,7 @@ public final class KernelBench {
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
         String[] types = args.length > 1 ? java.util.Arrays.copyOfRange(args, 1, args.length)
                 : new String[]{"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"};
-        int rows = 4096, cols = 4096;
+        int rows = Integer.getInteger("rows", 4096), cols = 4096;
         Random rnd = new Random(1);
         float[] src = new float[cols];
         try (ThreadPool pool = new ThreadPool(threads); Arena arena = Arena.ofConfined()) {
@@ -47,7 +47,7 @@ public final class KernelBench {
                 double gbs = r2 * rb / sec / 1e9;
                 // matmul
                 int batch = Integer.getInteger("batch", 32);
-                int mr = 1024;
+                int mr = Math.min(1024, r2);
                 QMatrix mm = new QMatrix(t, mr, cols, data.asSlice(0, mr * rb));
                 float[] xb = new float[batch * cols];
                 for (int i = 0; i < xb.length; i++) xb[i] = (float) rnd.nextGaussian();

@@ -45,46 +45,75 @@ class QMatrixTest {
     }
 
     /**
-     * x as the integer matvec sees it (written from ggml's quantize_row_q8_0, independently of Q8Activations):
-     * per 32-block d = f16(amax / 127), q = round-half-even(x * 127 / amax), value q * d; other types see x unchanged.
+     * x as the integer matvec sees it (written from ggml's quantize_row_q8_0 and quantize_row_q8_K, independently of
+     * Q8Activations). Q8_0/Q4_0: per 32-block d = f16(amax / 127), q = round-half-even(x * 127 / amax). K-quants: per
+     * 256-block m = the element of largest magnitude (first on ties), d = m / -127 in float32,
+     * q = min(127, round-half-even(x * -127 / m)). Value q * d; types without an integer dot see x unchanged.
      */
     static float[] asSeenByMatvec(GGMLType t, float[] x, int xOff, int cols) {
         float[] y = java.util.Arrays.copyOfRange(x, xOff, xOff + cols);
-        if (!Kernels.of(t).hasDotQ8() || cols % 32 != 0) return y;
-        for (int b = 0; b < cols; b += 32) {
-            float amax = 0f;
-            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(y[b + j]));
-            float d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
-            float id = amax == 0f ? 0f : 127f / amax;
-            for (int j = 0; j < 32; j++) y[b + j] = (float) Math.rint(y[b + j] * id) * d;
+        if (!Kernels.of(t).hasDotQ8()) return y;
+        boolean k = t.blockSize() == 256;
+        int block = k ? 256 : 32;
+        if (cols % block != 0) return y;
+        for (int b = 0; b < cols; b += block) {
+            float amax = 0f, max = 0f;
+            for (int j = 0; j < block; j++) {
+                if (Math.abs(y[b + j]) > amax) {
+                    amax = Math.abs(y[b + j]);
+                    max = y[b + j];
+                }
+            }
+            float d, id;
+            if (k) {
+                id = amax == 0f ? 0f : -127f / max;
+                d = amax == 0f ? 0f : 1f / id;
+            } else {
+                d = Float.float16ToFloat(Float.floatToFloat16(amax / 127f));
+                id = amax == 0f ? 0f : 127f / amax;
+            }
+            for (int j = 0; j < block; j++) y[b + j] = (float) Math.min(127, Math.rint(y[b + j] * id)) * d;
         }
         return y;
     }
 
     @ParameterizedTest
-    @EnumSource(names = {"Q8_0", "Q4_0"})
+    @EnumSource(names = {"Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void integerMatvecStaysWithinTheActivationQuantizationError(GGMLType t) {
         assertEquals(io.jlm.core.quant.Q8Activations.SUPPORTED, Kernels.of(t).hasDotQ8());
-        Random rnd = new Random(99);
-        int rows = 16, cols = 256;
+        for (int cols : new int[]{256, 512, 1024}) checkIntegerMatvec(t, cols);
+    }
+
+    private static void checkIntegerMatvec(GGMLType t, int cols) {
+        Random rnd = new Random(99 + cols);
+        int rows = 16, block = t.blockSize() == 256 ? 256 : 32;
         float[] w = new float[rows * cols];
         QMatrix m = build(t, rows, cols, rnd, w);
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
-        float[] out = new float[rows];
+        float[] out = new float[rows], two = new float[rows];
         m.matvec(x, out, null);
+        try (ThreadPool pool = new ThreadPool(2)) {
+            m.matvec(x, two, pool);
+        }
+        float[] seen = asSeenByMatvec(t, x, 0, cols);
+        double[] rr = ref(w, rows, cols, seen, 0);
         for (int r = 0; r < rows; r++) {
             double exact = 0, bound = 0;
-            for (int b = 0; b < cols; b += 32) {
+            for (int b = 0; b < cols; b += block) {
                 float amax = 0f;
-                for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b + j]));
-                for (int j = 0; j < 32; j++) {
+                for (int j = 0; j < block; j++) amax = Math.max(amax, Math.abs(x[b + j]));
+                for (int j = 0; j < block; j++) {
                     exact += (double) w[r * cols + b + j] * x[b + j];
                     // rounding x to a multiple of d costs at most d/2 (+ the f16 rounding of d itself)
                     bound += Math.abs(w[r * cols + b + j]) * (amax / 127.0 * 0.5 + Math.abs(x[b + j]) * 1e-3);
                 }
             }
-            assertEquals(exact, out[r], bound, t + " row " + r);
+            String what = t + " cols " + cols + " row " + r;
+            assertEquals(exact, out[r], bound, what);
+            // and it is the product with exactly the rounded activations, up to float summation order
+            assertEquals(rr[2 * r], out[r], 1e-5 * rr[2 * r + 1], what + " vs rounded activations");
+            assertEquals(out[r], two[r], 0f, what + ": two threads");
         }
     }
 
@@ -108,10 +137,10 @@ class QMatrixTest {
      * with a partial last one, activation tiles with a partial last block, two threads and none.
      */
     @ParameterizedTest
-    @EnumSource(names = {"F32", "F16", "Q8_0", "Q4_0", "Q4_K"})
+    @EnumSource(names = {"F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void largeBatchMatmulMatchesScalarReference(GGMLType t) {
         Random rnd = new Random(99 + t.ordinal());
-        int rows = 70, cols = t == GGMLType.Q4_K ? 768 : 608;
+        int rows = 70, cols = t.blockSize() == 256 ? 768 : 608;
         float[] w = new float[rows * cols];
         QMatrix m = build(t, rows, cols, rnd, w);
         try (ThreadPool pool = new ThreadPool(2)) {
