@@ -23,6 +23,9 @@ final class TrainCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--iters", description = "iterations (default 2000)") Integer iters;
+    @Option(names = "--lr", description = "peak learning rate (default 1e-3, nanoGPT's)") Double lr;
+    @Option(names = "--min-lr", description = "learning rate at the end of the cosine decay (default lr / 10)") Double minLr;
+    @Option(names = "--warmup", description = "linear warm-up iterations (default 100)") Integer warmup;
     @Option(names = "--out", defaultValue = "out-shakespeare-char", description = "output directory: ckpt.bin, loss.csv, loss.png (default ${DEFAULT-VALUE})")
     Path out;
     @Option(names = "--resume", description = "continue from OUT/ckpt.bin when it exists") boolean resume;
@@ -41,6 +44,8 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (preset.equals("passkey-char")) {
+            if (lr != null || minLr != null || warmup != null)
+                throw new IllegalArgumentException("--lr, --min-lr and --warmup apply to the shakespeare-char presets, not to passkey-char");
             io.jlm.eval.PasskeyTraining.run(out, iters != null ? iters : 1500, 256, threads != null ? threads
                     : Runtime.getRuntime().availableProcessors(), seed != null ? seed : 1337, System.out);
             return 0;
@@ -51,7 +56,15 @@ final class TrainCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("unknown preset '" + preset + "' (known: shakespeare-char, shakespeare-char-llama, passkey-char)");
         };
         TrainConfig d = TrainConfig.shakespeareChar();
-        TrainConfig tc = new TrainConfig(iters != null ? iters : d.iters(), d.batch(), d.lr(), d.minLr(), d.warmup(),
+        int n = iters != null ? iters : d.iters();
+        double peak = lr != null ? lr : d.lr(), floor = minLr != null ? minLr : peak / 10;
+        int wu = warmup != null ? warmup : d.warmup();
+        if (!(peak > 0) || !(floor >= 0) || floor > peak)
+            throw new IllegalArgumentException("--lr must be > 0 and --min-lr in [0, lr] (got lr " + peak + ", min-lr " + floor + ")");
+        if (wu < 0 || wu >= d.decayIters())
+            throw new IllegalArgumentException("--warmup must be in [0, " + d.decayIters() + ") (the cosine decay spans "
+                    + d.decayIters() + " iterations; got " + wu + ")");
+        TrainConfig tc = new TrainConfig(n, d.batch(), peak, floor, wu,
                 d.decayIters(), d.beta1(), d.beta2(), d.weightDecay(), d.gradClip(), d.evalInterval(), evalIters,
                 seed != null ? seed : d.seed(), threads != null ? threads : d.threads());
         if (layers != null) TrainRun.shakespeareCharHybrid(data, out, tc, optimizer, layers, resume, !noProgress, System.out);
