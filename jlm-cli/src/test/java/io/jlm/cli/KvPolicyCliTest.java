@@ -45,5 +45,6 @@ class KvPolicyCliTest {
         CliTest.Run s = CliTest.run("eval", "splitk", "--ctx", "4096", "--head-dim", "64", "-t", "2", "-r", "3");
         assertEquals(0, s.rc(), s.err());
         assertTrue(s.out().contains("| f32 | 4096 | 1 | 64 | 2 | 8 |"), s.out()); // 4096 / 512 = 8 pieces
+        assertTrue(s.out().contains("split-K 1 thread ms | thread scaling"), s.out());
     }
 }

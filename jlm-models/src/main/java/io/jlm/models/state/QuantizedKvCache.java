@@ -18,7 +18,8 @@ import java.lang.foreign.MemorySegment;
  * float32 query against the stored blocks (jlm-core's weight kernels, {@link WeightKernel#dot}, when a head is a
  * whole number of blocks; a scalar per-element path otherwise). The query is <em>not</em> quantized: this keeps one
  * rounding (of the cache) instead of two, at the cost of float instead of integer products.
- * {@link #accumulate} dequantizes one value head at a time into a per-thread scratch row and adds it weighted.
+ * {@link #accumulate} dequantizes one value head at a time into a per-thread scratch row and adds it weighted
+ * (the per-thread rows are padded to whole cache lines: no false sharing between the threads of a split-K pass).
  *
  * <p>Storage is preallocated for the full capacity, as for {@link ContiguousKvCache}, so bytes compare directly:
  * q8_0 holds 34/128 of the float32 bytes (3.76x fewer), q4_0 18/128 (7.1x fewer).
@@ -34,7 +35,10 @@ public final class QuantizedKvCache implements KvCache {
     /** Heap storage (small heads, read element-wise); null when the head is whole blocks (native segments). */
     private final byte[][] keys, values;
     private final MemorySegment[] keySeg, valueSeg;
-    private final ThreadLocal<float[]> scratch, accumulator;
+    /** Floats of padding around each per-thread row: a cache line, so no two threads' rows share one. */
+    private static final int PAD = 16;
+    /** Per thread: {@code PAD | dequantized value row | PAD | accumulator row | PAD}. */
+    private final ThreadLocal<float[]> work;
     private int length;
 
     public QuantizedKvCache(GGMLType type, int layers, int capacity, int kvHeads, int headDim) {
@@ -84,8 +88,9 @@ public final class QuantizedKvCache implements KvCache {
                 valueSeg[l] = MemorySegment.ofArray(values[l]);
             }
         }
-        this.scratch = ThreadLocal.withInitial(() -> new float[headDim]);
-        this.accumulator = ThreadLocal.withInitial(() -> new float[headDim]);
+        // one padded array per thread: separate small arrays of two threads can end up side by side in the heap (a
+        // GC copies survivors together) and then share a cache line written at every position (false sharing)
+        this.work = ThreadLocal.withInitial(() -> new float[2 * headDim + 3 * PAD]);
     }
 
     @Override public GGMLType elementType() { return type; }
@@ -145,20 +150,20 @@ public final class QuantizedKvCache implements KvCache {
 
     @Override
     public void accumulate(int layer, int kvHead, float[] weights, int wOff, int from, int to, float[] out, int outOff) {
-        float[] tmp = scratch.get();
         if (headAligned) {
             // sums in a thread-local row, added to out once: out (neighbouring heads of other threads) is written once
             MemorySegment seg = valueSeg[layer];
             long headOff = (long) kvHead * (headDim / QK) * blockBytes;
-            float[] acc = accumulator.get();
-            java.util.Arrays.fill(acc, 0f);
+            float[] w = work.get();
+            int tmp = PAD, acc = 2 * PAD + headDim;
+            java.util.Arrays.fill(w, acc, acc + headDim, 0f);
             for (int p = from; p < to; p++) {
-                float w = weights[wOff + p - from];
-                if (w == 0f) continue;
-                kernel.dequantize(seg, (long) p * rowBytes + headOff, tmp, 0, headDim);
-                AttentionKernels.axpy(acc, 0, w, tmp, 0, headDim);
+                float a = weights[wOff + p - from];
+                if (a == 0f) continue;
+                kernel.dequantize(seg, (long) p * rowBytes + headOff, w, tmp, headDim);
+                AttentionKernels.axpy(w, acc, a, w, tmp, headDim);
             }
-            AttentionKernels.axpy(out, outOff, 1f, acc, 0, headDim);
+            AttentionKernels.axpy(out, outOff, 1f, w, acc, headDim);
         } else if (QK % headDim == 0) {
             byte[] vl = values[layer];
             int e0 = kvHead * headDim, blockOff = (e0 / QK) * blockBytes, j0 = e0 % QK;
