@@ -1,6 +1,10 @@
 package io.jlm.core.quant;
 
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * An activation vector quantized to 8 bits for the integer dot products of {@link WeightKernel#dotQ8}, in one of
@@ -40,6 +44,10 @@ public final class Q8Activations {
      */
     public static final boolean SUPPORTED = IntVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
 
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Short> S8 = ShortVector.SPECIES_128;
+    private static final float ROUND = 0x1.8p23f;
+
     private final Layout layout;
     private short[] q = new short[0];
     private float[] d = new float[0];
@@ -78,11 +86,30 @@ public final class Q8Activations {
         for (int b = 0; b < n / block; b++) {
             int s = xOff + b * block;
             float amax = 0f, max = 0f;
-            for (int j = 0; j < block; j++) {
-                float a = Math.abs(x[s + j]);
-                if (a > amax) {
-                    amax = a;
-                    max = x[s + j];
+            boolean vec = SUPPORTED;
+            if (vec) {
+                FloatVector m = FloatVector.zero(F8);
+                for (int j = 0; j < block; j += F8.length()) m = m.max(FloatVector.fromArray(F8, x, s + j).abs());
+                amax = m.reduceLanes(VectorOperators.MAX);
+                if (!Float.isFinite(amax)) {
+                    vec = false;                    // NaN/Inf: the scalar rules below (NaN skipped, as ggml's fmaxf)
+                    amax = 0f;
+                } else if (amax != 0f) {
+                    for (int j = 0; ; j++) {        // the first element of that magnitude
+                        if (Math.abs(x[s + j]) == amax) {
+                            max = x[s + j];
+                            break;
+                        }
+                    }
+                }
+            }
+            if (!vec) {
+                for (int j = 0; j < block; j++) {
+                    float a = Math.abs(x[s + j]);
+                    if (a > amax) {
+                        amax = a;
+                        max = x[s + j];
+                    }
                 }
             }
             float id;
@@ -93,7 +120,17 @@ public final class Q8Activations {
                 id = amax != 0f ? -127f / max : 0f;
                 d[b] = amax != 0f ? 1f / id : 0f;
             }
-            for (int j = 0; j < block; j++) q[b * block + j] = (short) Math.min(127, Math.rint(x[s + j] * id));
+            if (vec) {
+                // |x * id| <= 127 (+ rounding): adding and subtracting 1.5 * 2^23 rounds to nearest, ties to even,
+                // exactly as Math.rint
+                FloatVector vid = FloatVector.broadcast(F8, id);
+                for (int j = 0; j < block; j += F8.length()) {
+                    FloatVector v = FloatVector.fromArray(F8, x, s + j).mul(vid).add(ROUND).sub(ROUND).min(127f);
+                    ((ShortVector) v.convertShape(VectorOperators.F2S, S8, 0)).intoArray(q, b * block + j);
+                }
+            } else {
+                for (int j = 0; j < block; j++) q[b * block + j] = (short) Math.min(127, Math.rint(x[s + j] * id));
+            }
         }
         int[] sums = this.sums;
         for (int i = 0; i < n / QK; i++) {
@@ -111,6 +148,16 @@ public final class Q8Activations {
      */
     public void dequantize(float[] out, int outOff) {
         int block = layout.block;
+        if (SUPPORTED) {
+            for (int b = 0; b < n / block; b++) {
+                FloatVector dv = FloatVector.broadcast(F8, d[b]);
+                for (int j = b * block; j < (b + 1) * block; j += F8.length()) {
+                    ((FloatVector) ShortVector.fromArray(S8, q, j).convertShape(VectorOperators.S2F, F8, 0)).mul(dv)
+                            .intoArray(out, outOff + j);
+                }
+            }
+            return;
+        }
         for (int i = 0; i < n; i++) out[outOff + i] = q[i] * d[i / block];
     }
 }

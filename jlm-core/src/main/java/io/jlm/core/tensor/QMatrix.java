@@ -94,8 +94,15 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
             float[][] holder = ROUND_TRIP.get();
             int need = batch * cols;
             if (holder[0] == null || holder[0].length < need) holder[0] = new float[need];
-            Q8Activations xq = activations(k);
-            for (int b = 0; b < batch; b++) xq.quantize(x, b * cols, cols).dequantize(holder[0], b * cols);
+            RoundTrip rt = ROUND_TRIP_TASK.get();
+            rt.set(k, x, cols, holder[0]);
+            try {
+                // rows are rounded independently (each by its own thread's Q8Activations): the same bits on any pool
+                if (pool == null || pool.threads() == 1 || batch == 1) rt.run(0, batch, 0);
+                else pool.parallelFor(batch, rt);
+            } finally {
+                rt.set(null, null, 0, null);
+            }
             x = holder[0];
         }
         if (pool == null) {
@@ -154,6 +161,27 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
     private static final ThreadLocal<PairedActivations> PAIRED = ThreadLocal.withInitial(PairedActivations::new);
     /** The calling thread's buffer of 8-bit-rounded activation rows for {@link #matmul}. */
     private static final ThreadLocal<float[][]> ROUND_TRIP = ThreadLocal.withInitial(() -> new float[1][]);
+
+    private static final ThreadLocal<RoundTrip> ROUND_TRIP_TASK = ThreadLocal.withInitial(RoundTrip::new);
+
+    /** Rounds activation rows {@code [from, to)} to k's 8-bit layout and back ({@link #matmul}). */
+    private static final class RoundTrip implements ThreadPool.RangeBody {
+        private WeightKernel k;
+        private float[] x, out;
+        private int cols;
+
+        void set(WeightKernel k, float[] x, int cols, float[] out) {
+            this.k = k;
+            this.x = x;
+            this.cols = cols;
+            this.out = out;
+        }
+
+        @Override public void run(int from, int to, int thread) {
+            Q8Activations xq = activations(k);
+            for (int b = from; b < to; b++) xq.quantize(x, b * cols, cols).dequantize(out, b * cols);
+        }
+    }
 
     /** Reusable loop body (one per calling thread) so that products allocate nothing per call. */
     private static final class Task implements ThreadPool.RangeBody {

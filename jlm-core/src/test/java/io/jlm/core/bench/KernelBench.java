@@ -21,7 +21,7 @@ public final class KernelBench {
         int rows = Integer.getInteger("rows", 4096), cols = 4096;
         Random rnd = new Random(1);
         float[] src = new float[cols];
-        try (ThreadPool pool = new ThreadPool(threads); Arena arena = Arena.ofConfined()) {
+        try (ThreadPool pool = new ThreadPool(threads); Arena arena = Arena.ofShared()) {
             for (String tn : types) {
                 GGMLType t = GGMLType.parse(tn);
                 long rb = t.byteSize(cols);
