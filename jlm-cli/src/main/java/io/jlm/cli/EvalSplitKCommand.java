@@ -36,7 +36,7 @@ final class EvalSplitKCommand implements Callable<Integer> {
         out.println("| cache | context | heads | head dim | threads | splits | single pass ms | split-K ms | speed-up | split-K 1 thread ms | thread scaling | max rel diff |");
         out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %.3f | %.3f | %.2fx | %.3f | %.2fx | %.1e |%n", r.cacheType(),
-                r.context(), r.heads(), r.headDim(), r.threads(), r.splits(), r.singleMs(), r.splitMs(), r.speedup(), r.splitOneThreadMs(), r.splitOneThreadMs() / r.splitMs(),
+                r.context(), r.heads(), r.headDim(), r.threads(), r.splits(), r.singleMs(), r.splitMs(), r.speedup(), r.splitOneThreadMs(), r.threadScaling(),
                 r.maxRelDiff());
         out.flush();
         return 0;

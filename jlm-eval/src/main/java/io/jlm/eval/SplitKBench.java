@@ -21,6 +21,8 @@ public final class SplitKBench {
     public record Result(int context, int heads, int headDim, int threads, int splits, String cacheType,
                          double singleMs, double splitMs, double splitOneThreadMs, double maxRelDiff) {
         public double speedup() { return singleMs / splitMs; }
+        /** Split-K on the pool against the same pieces on one thread. */
+        public double threadScaling() { return splitOneThreadMs / splitMs; }
     }
 
     private SplitKBench() {}
@@ -45,7 +47,7 @@ public final class SplitKBench {
         sk.reserve(heads * S);
         float[][] scratch = new float[threads][context];
         float[] threaded;
-        double[] ts = new double[iterations], tk = new double[iterations], t1k = new double[iterations];
+        double ts, tk, t1k;
         try (ThreadPool pool = new ThreadPool(threads)) {
             int items = heads * S;
             ThreadPool.RangeBody body = (from, to, thread) -> {
@@ -58,30 +60,24 @@ public final class SplitKBench {
             // each variant runs back to back, as attention does layer after layer in a decode step (between calls the
             // pool's workers spin, see ThreadPool); interleaving the two would let the workers park during every
             // single pass and charge each split-K call a park/unpark wake-up (~0.4 ms on a 2-vCPU VM)
-            for (int it = -10; it < iterations; it++) {
-                long t0 = System.nanoTime();
+            ts = medianMs(iterations, () -> {
                 for (int h = 0; h < heads; h++) {
                     SplitKAttention.singlePass(cache, 0, h, q, h * headDim, 0, context, scale, 0f, sc, single, h * headDim);
                 }
-                if (it >= 0) ts[it] = (System.nanoTime() - t0) / 1e6;
-            }
-            for (int it = -10; it < iterations; it++) {
-                long t1 = System.nanoTime();
+            });
+            tk = medianMs(iterations, () -> {
                 sk.resetClaims();
                 pool.parallelFor(threads, body);
                 for (int h = 0; h < heads; h++) sk.merge(h * S, S, split, h * headDim);
-                if (it >= 0) tk[it] = (System.nanoTime() - t1) / 1e6;
-            }
+            });
             threaded = split.clone();
             // the same pieces on the calling thread alone: separates the gain of threads from that of short pieces
             // (a piece's scores stay in L1/L2 where the single pass streams a context-long row)
-            for (int it = -10; it < iterations; it++) {
-                long t1 = System.nanoTime();
+            t1k = medianMs(iterations, () -> {
                 sk.resetClaims();
                 body.run(0, 1, 0);
                 for (int h = 0; h < heads; h++) sk.merge(h * S, S, split, h * headDim);
-                if (it >= 0) t1k[it] = (System.nanoTime() - t1) / 1e6;
-            }
+            });
         }
         double diff = 0, max = 0;
         for (int i = 0; i < single.length; i++) {
@@ -90,12 +86,18 @@ public final class SplitKBench {
             max = Math.max(max, Math.abs(single[i]));
         }
         return new Result(context, heads, headDim, threads, S, type.name().toLowerCase(java.util.Locale.ROOT),
-                median(ts), median(tk), median(t1k), diff / max);
+                ts, tk, t1k, diff / max);
     }
 
-    private static double median(double[] a) {
-        double[] b = a.clone();
-        Arrays.sort(b);
-        return b[b.length / 2];
+    /** Median milliseconds of {@code iterations} back-to-back calls, after 10 warm-up calls. */
+    private static double medianMs(int iterations, Runnable call) {
+        double[] ms = new double[iterations];
+        for (int it = -10; it < iterations; it++) {
+            long t0 = System.nanoTime();
+            call.run();
+            if (it >= 0) ms[it] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(ms);
+        return ms[iterations / 2];
     }
 }

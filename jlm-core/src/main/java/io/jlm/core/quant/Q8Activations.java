@@ -94,8 +94,8 @@ public final class Q8Activations {
                 if (!Float.isFinite(amax)) {
                     vec = false;                    // NaN/Inf: the scalar rules below (NaN skipped, as ggml's fmaxf)
                     amax = 0f;
-                } else if (amax != 0f) {
-                    for (int j = 0; ; j++) {        // the first element of that magnitude
+                } else if (amax != 0f && layout == Layout.Q8_K) {
+                    for (int j = 0; ; j++) {        // the first element of that magnitude (Q8_K's scale takes its sign)
                         if (Math.abs(x[s + j]) == amax) {
                             max = x[s + j];
                             break;

@@ -91,19 +91,7 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
         WeightKernel k = kernel();
         if (integerDot(k)) {
             // the same 8-bit activations as matvec multiplies, so prefill and decode (and batched and single rows) agree
-            float[][] holder = ROUND_TRIP.get();
-            int need = batch * cols;
-            if (holder[0] == null || holder[0].length < need) holder[0] = new float[need];
-            RoundTrip rt = ROUND_TRIP_TASK.get();
-            rt.set(k, x, cols, holder[0]);
-            try {
-                // rows are rounded independently (each by its own thread's Q8Activations): the same bits on any pool
-                if (pool == null || pool.threads() == 1 || batch == 1) rt.run(0, batch, 0);
-                else pool.parallelFor(batch, rt);
-            } finally {
-                rt.set(null, null, 0, null);
-            }
-            x = holder[0];
+            x = ROUND_TRIP.get().round(k, x, batch, cols, pool);
         }
         if (pool == null) {
             k.matmul(data, 0, rowBytes(), 0, rows, cols, x, batch, out, rows, new float[WeightKernel.matmulScratchLength(cols)]);
@@ -159,27 +147,36 @@ public record QMatrix(GGMLType type, int rows, int cols, MemorySegment data) {
             ThreadLocal.withInitial(() -> new Q8Activations(Q8Activations.Layout.Q8_K));
     /** The calling thread's even/odd-permuted activation vector for kernels with a paired dot (F16). */
     private static final ThreadLocal<PairedActivations> PAIRED = ThreadLocal.withInitial(PairedActivations::new);
-    /** The calling thread's buffer of 8-bit-rounded activation rows for {@link #matmul}. */
-    private static final ThreadLocal<float[][]> ROUND_TRIP = ThreadLocal.withInitial(() -> new float[1][]);
+    /** The calling thread's rounding of activation rows for {@link #matmul}, with its output buffer. */
+    private static final ThreadLocal<RoundTrip> ROUND_TRIP = ThreadLocal.withInitial(RoundTrip::new);
 
-    private static final ThreadLocal<RoundTrip> ROUND_TRIP_TASK = ThreadLocal.withInitial(RoundTrip::new);
-
-    /** Rounds activation rows {@code [from, to)} to k's 8-bit layout and back ({@link #matmul}). */
+    /** Rounds activation rows to k's 8-bit layout and back ({@link #matmul}), on the pool when there is one. */
     private static final class RoundTrip implements ThreadPool.RangeBody {
+        private float[] rounded = new float[0];
         private WeightKernel k;
-        private float[] x, out;
+        private float[] x;
         private int cols;
 
-        void set(WeightKernel k, float[] x, int cols, float[] out) {
+        /** The rounded copy of rows {@code [0, batch)} of x (valid until this thread's next call). */
+        float[] round(WeightKernel k, float[] x, int batch, int cols, ThreadPool pool) {
+            if (rounded.length < batch * cols) rounded = new float[batch * cols];
             this.k = k;
             this.x = x;
             this.cols = cols;
-            this.out = out;
+            try {
+                // rows are rounded independently (each by its own thread's Q8Activations): the same bits on any pool
+                if (pool == null || pool.threads() == 1 || batch == 1) run(0, batch, 0);
+                else pool.parallelFor(batch, this);
+            } finally {
+                this.k = null;
+                this.x = null;
+            }
+            return rounded;
         }
 
         @Override public void run(int from, int to, int thread) {
             Q8Activations xq = activations(k);
-            for (int b = from; b < to; b++) xq.quantize(x, b * cols, cols).dequantize(out, b * cols);
+            for (int b = from; b < to; b++) xq.quantize(x, b * cols, cols).dequantize(rounded, b * cols);
         }
     }
 
