@@ -69,15 +69,27 @@ public final class ExperimentRunner {
 
     static List<Task> tasks(String name, List<Map<String, String>> params) {
         List<Task> out = new ArrayList<>();
-        for (Map<String, String> p : params) out.add(Tasks.create(name, p, null));
+        for (Map<String, String> p : params) {
+            Map<String, String> q = new java.util.LinkedHashMap<>(p);
+            q.remove(ExperimentSpec.FROM_STEP);
+            out.add(Tasks.create(name, q, null));
+        }
         return out;
     }
 
     /** Rows of {@code t} tokens, each an example of a randomly chosen variant, padded with token 0 and unscored targets. */
     static Trainer.BatchSource batches(List<Task> variants, int t) {
+        return batches(variants, new int[variants.size()], () -> 0, t);
+    }
+
+    /**
+     * As {@link #batches(List, int)}, drawing only among the variants whose {@code from} step is at most
+     * {@code step.getAsInt()} (a curriculum); with every {@code from} 0 the draws are those of the plain form.
+     */
+    static Trainer.BatchSource batches(List<Task> variants, int[] from, java.util.function.IntSupplier step, int t) {
         return (rng, ids, targets) -> {
             for (int row = 0; row < ids.length / t; row++) {
-                Example e = variants.get(rng.nextInt(variants.size())).sample(rng);
+                Example e = pick(variants, from, step.getAsInt(), rng).sample(rng);
                 int n = e.length();
                 System.arraycopy(e.tokens(), 0, ids, row * t, n);
                 System.arraycopy(e.targets(), 0, targets, row * t, n);
@@ -89,20 +101,25 @@ public final class ExperimentRunner {
 
     /** Rows of {@code t} tokens packed with whole examples (random variants) while they fit; the rest padded, unscored. */
     static Trainer.BatchSource packedBatches(List<Task> variants, int t) {
-        Trainer.BatchSource unpacked = batches(variants, t);
+        return packedBatches(variants, new int[variants.size()], () -> 0, t);
+    }
+
+    /** Packed rows, drawing variants as {@link #batches(List, int[], java.util.function.IntSupplier, int)} does. */
+    static Trainer.BatchSource packedBatches(List<Task> variants, int[] from, java.util.function.IntSupplier step, int t) {
+        Trainer.BatchSource unpacked = batches(variants, from, step, t);
         return new Trainer.BatchSource() {
             @Override public void fill(Rng rng, int[] ids, int[] targets) { unpacked.fill(rng, ids, targets); }
             @Override public boolean packed() { return true; }
             @Override public void fill(Rng rng, int[] ids, int[] targets, int[] docStart) {
                 for (int row = 0; row < ids.length / t; row++) {
                     int p = 0, o = row * t;
-                    Example e = variants.get(rng.nextInt(variants.size())).sample(rng);
+                    Example e = pick(variants, from, step.getAsInt(), rng).sample(rng);
                     while (p + e.length() <= t) {
                         System.arraycopy(e.tokens(), 0, ids, o + p, e.length());
                         System.arraycopy(e.targets(), 0, targets, o + p, e.length());
                         java.util.Arrays.fill(docStart, o + p, o + p + e.length(), p);
                         p += e.length();
-                        e = variants.get(rng.nextInt(variants.size())).sample(rng);
+                        e = pick(variants, from, step.getAsInt(), rng).sample(rng);
                     }
                     java.util.Arrays.fill(ids, o + p, o + t, 0);
                     java.util.Arrays.fill(targets, o + p, o + t, -1);
@@ -110,6 +127,15 @@ public final class ExperimentRunner {
                 }
             }
         };
+    }
+
+    /** A uniformly random one of the variants available at {@code step} (one {@code nextInt} draw, as without a curriculum). */
+    static Task pick(List<Task> variants, int[] from, int step, Rng rng) {
+        int n = 0;
+        for (int f : from) if (f <= step) n++;
+        int k = rng.nextInt(n);
+        for (int i = 0; i < from.length; i++) if (from[i] <= step && k-- == 0) return variants.get(i);
+        throw new IllegalStateException("no training variant at step " + step);
     }
 
     private Run train(ExperimentSpec.TaskSpec ts, ExperimentSpec.Arch arch, ThreadPool pool, Path outDir) throws IOException {
@@ -127,7 +153,9 @@ public final class ExperimentRunner {
         TrainConfig tc = new TrainConfig(tr.steps(), tr.batch(), tr.lr(), tr.minLr() > 0 ? tr.minLr() : tr.lr() / 10,
                 tr.warmup(), tr.steps(), 0.9, 0.99, tr.weightDecay(), 1.0, tr.steps(), 1, spec.seed(), pool.threads());
         Model model = new Model(mc, spec.seed());
-        Trainer trainer = new Trainer(model, tc, tr.isPacked() ? packedBatches(trainTasks, t) : batches(trainTasks, t), null, pool,
+        int[] from = ts.train().stream().mapToInt(ExperimentSpec::fromStep).toArray(), now = {0};
+        java.util.function.IntSupplier step = () -> now[0];
+        Trainer trainer = new Trainer(model, tc, tr.isPacked() ? packedBatches(trainTasks, from, step, t) : batches(trainTasks, from, step, t), null, pool,
                 new AdamW(model.params(), tc.beta1(), tc.beta2(), 1e-8, tc.weightDecay()));
         log.printf("%s / %s (%s): %,d parameters, %d steps of %d x %d tokens%n", ts.task(), arch.name(), arch.layers(),
                 model.parameterCount(), tr.steps(), tr.batch(), t);
@@ -135,6 +163,7 @@ public final class ExperimentRunner {
         long t0 = System.nanoTime();
         double smooth = Double.NaN;
         for (int i = 0; i < tr.steps(); i++) {
+            now[0] = i;
             float l = trainer.step();
             smooth = Double.isNaN(smooth) ? l : 0.95 * smooth + 0.05 * l;
             tokens[i] = (double) (i + 1) * tr.batch() * t;

@@ -74,8 +74,40 @@ public record ExperimentSpec(String name, String description, long seed, ModelSp
         for (Arch a : models) if (a.name == null || a.layers == null)
             throw new IllegalArgumentException(f + "every entry of models needs a name and layers");
         if (tasks == null || tasks.isEmpty()) throw new IllegalArgumentException(f + "tasks is empty");
-        for (TaskSpec t : tasks)
+        for (int i = 0; i < tasks.size(); i++) {
+            TaskSpec t = tasks.get(i);
             if (t.task == null || t.train == null || t.train.isEmpty() || t.eval == null || t.eval.isEmpty() || t.evalExamples <= 0)
                 throw new IllegalArgumentException(f + "every task needs task, non-empty train and eval lists and evalExamples > 0");
+            boolean fromStart = false;
+            for (int j = 0; j < t.train.size(); j++) {
+                String v = t.train.get(j).get(FROM_STEP);
+                int from;
+                try {
+                    from = v == null ? 0 : Integer.parseInt(v.trim());
+                } catch (NumberFormatException e) {
+                    from = -1;
+                }
+                if (from < 0 || from >= train.steps)
+                    throw new IllegalArgumentException(f + "tasks[" + i + "].train[" + j + "]." + FROM_STEP + " is '" + v
+                            + "'; expected a step in [0, " + train.steps + ")");
+                fromStart |= from == 0;
+            }
+            if (!fromStart) throw new IllegalArgumentException(f + "tasks[" + i + "].train: every entry has a " + FROM_STEP
+                    + " > 0; at least one must be used from step 0");
+            for (int j = 0; j < t.eval.size(); j++) if (t.eval.get(j).containsKey(FROM_STEP))
+                throw new IllegalArgumentException(f + "tasks[" + i + "].eval[" + j + "]: " + FROM_STEP + " applies to train entries only");
+        }
+    }
+
+    /**
+     * Key of a {@code train} parameter set naming the step from which it joins the mix (default 0): a curriculum, e.g.
+     * short examples alone until a mechanism forms, then longer ones as well.
+     */
+    public static final String FROM_STEP = "fromStep";
+
+    /** The step from which a validated {@code train} parameter set is drawn. */
+    static int fromStep(Map<String, String> params) {
+        String v = params.get(FROM_STEP);
+        return v == null ? 0 : Integer.parseInt(v.trim());
     }
 }

@@ -98,4 +98,65 @@ class ExperimentRunnerTest {
         assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(dir.resolve("missing.json")));
     }
+
+    @Test void curriculumVariantsJoinTheMixAtTheirStep() {
+        List<Task> variants = List.of(new MultiQueryRecall(2, 2, 8, 8), new MultiQueryRecall(4, 4, 8, 8));
+        int t = 17, rows = 64;
+        int[] step = {0};
+        Trainer.BatchSource src = ExperimentRunner.batches(variants, new int[]{0, 5}, () -> step[0], t);
+        Rng rng = new Rng(2);
+        for (int s : new int[]{0, 4, 5, 9}) {
+            step[0] = s;
+            int[] ids = new int[rows * t], targets = new int[rows * t];
+            src.fill(rng, ids, targets);
+            int four = 0;
+            for (int row = 0; row < rows; row++) {
+                int scored = 0;
+                for (int i = 0; i < t; i++) if (targets[row * t + i] >= 0) scored++;
+                if (scored == 4) four++;
+            }
+            if (s < 5) assertEquals(0, four, "step " + s + ": 4-pair examples before their fromStep");
+            else assertTrue(four > 10 && four < rows - 10, "step " + s + ": " + four + " of " + rows + " rows with 4 pairs");
+        }
+    }
+
+    @Test void withoutACurriculumTheDrawsAreUnchanged() {
+        List<Task> variants = List.of(new MultiQueryRecall(2, 2, 8, 8), new MultiQueryRecall(4, 4, 8, 8));
+        int t = 17;
+        int[] a = new int[16 * t], ta = new int[16 * t], b = new int[16 * t], tb = new int[16 * t];
+        ExperimentRunner.batches(variants, new int[]{0, 0}, () -> 3, t).fill(new Rng(9), a, ta);
+        // the plain form, written out: one nextInt over all variants per row
+        Rng r = new Rng(9);
+        for (int row = 0; row < 16; row++) {
+            io.jlm.tasks.Example e = variants.get(r.nextInt(2)).sample(r);
+            System.arraycopy(e.tokens(), 0, b, row * t, e.length());
+            System.arraycopy(e.targets(), 0, tb, row * t, e.length());
+            java.util.Arrays.fill(tb, row * t + e.length(), row * t + t, -1);
+        }
+        assertArrayEquals(b, a);
+        assertArrayEquals(tb, ta);
+    }
+
+    @Test void badFromStepsNameTheEntry(@TempDir Path dir) throws Exception {
+        Path spec = dir.resolve("cur.json");
+        String train = "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\"}]";
+        assertTrue(SPEC.contains(train));
+        Files.writeString(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"40\"}]"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("cur.json") && e.getMessage().contains("tasks[0].train[0].fromStep")
+                && e.getMessage().contains("[0, 40)"), e.getMessage());
+        Files.writeString(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"x\"}]"));
+        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("'x'"), e.getMessage());
+        Files.writeString(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"3\"}]"));
+        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("from step 0"), e.getMessage());
+        Files.writeString(spec, SPEC.replace("\"eval\": [{\"length\": \"4\", \"alphabet\": \"4\"}",
+                "\"eval\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"1\"}"));
+        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("tasks[0].eval[0]") && e.getMessage().contains("train entries only"), e.getMessage());
+        Files.writeString(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\"}, "
+                + "{\"length\": \"6\", \"alphabet\": \"4\", \"fromStep\": \"20\"}]"));
+        assertEquals(20, ExperimentSpec.fromStep(ExperimentSpec.read(spec).tasks().get(0).train().get(1)));
+    }
 }
