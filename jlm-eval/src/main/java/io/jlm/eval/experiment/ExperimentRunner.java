@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.IntSupplier;
 
 /**
  * Runs an {@link ExperimentSpec}: for every task and every architecture, trains a model from the same seed under the
@@ -77,16 +78,12 @@ public final class ExperimentRunner {
         return out;
     }
 
-    /** Rows of {@code t} tokens, each an example of a randomly chosen variant, padded with token 0 and unscored targets. */
-    static Trainer.BatchSource batches(List<Task> variants, int t) {
-        return batches(variants, new int[variants.size()], () -> 0, t);
-    }
-
     /**
-     * As {@link #batches(List, int)}, drawing only among the variants whose {@code from} step is at most
-     * {@code step.getAsInt()} (a curriculum); with every {@code from} 0 the draws are those of the plain form.
+     * Rows of {@code t} tokens, each an example of a variant drawn uniformly among those whose {@code from} step is at
+     * most {@code step.getAsInt()} (a curriculum; with every {@code from} 0, one draw among all variants), padded with
+     * token 0 and unscored targets.
      */
-    static Trainer.BatchSource batches(List<Task> variants, int[] from, java.util.function.IntSupplier step, int t) {
+    static Trainer.BatchSource batches(List<Task> variants, int[] from, IntSupplier step, int t) {
         return (rng, ids, targets) -> {
             for (int row = 0; row < ids.length / t; row++) {
                 Example e = pick(variants, from, step.getAsInt(), rng).sample(rng);
@@ -99,13 +96,11 @@ public final class ExperimentRunner {
         };
     }
 
-    /** Rows of {@code t} tokens packed with whole examples (random variants) while they fit; the rest padded, unscored. */
-    static Trainer.BatchSource packedBatches(List<Task> variants, int t) {
-        return packedBatches(variants, new int[variants.size()], () -> 0, t);
-    }
-
-    /** Packed rows, drawing variants as {@link #batches(List, int[], java.util.function.IntSupplier, int)} does. */
-    static Trainer.BatchSource packedBatches(List<Task> variants, int[] from, java.util.function.IntSupplier step, int t) {
+    /**
+     * Rows of {@code t} tokens packed with whole examples (variants drawn as {@link #batches}) while they fit; the rest
+     * padded, unscored.
+     */
+    static Trainer.BatchSource packedBatches(List<Task> variants, int[] from, IntSupplier step, int t) {
         Trainer.BatchSource unpacked = batches(variants, from, step, t);
         return new Trainer.BatchSource() {
             @Override public void fill(Rng rng, int[] ids, int[] targets) { unpacked.fill(rng, ids, targets); }
@@ -154,7 +149,7 @@ public final class ExperimentRunner {
                 tr.warmup(), tr.steps(), 0.9, 0.99, tr.weightDecay(), 1.0, tr.steps(), 1, spec.seed(), pool.threads());
         Model model = new Model(mc, spec.seed());
         int[] from = ts.train().stream().mapToInt(ExperimentSpec::fromStep).toArray(), now = {0};
-        java.util.function.IntSupplier step = () -> now[0];
+        IntSupplier step = () -> now[0];
         Trainer trainer = new Trainer(model, tc, tr.isPacked() ? packedBatches(trainTasks, from, step, t) : batches(trainTasks, from, step, t), null, pool,
                 new AdamW(model.params(), tc.beta1(), tc.beta2(), 1e-8, tc.weightDecay()));
         log.printf("%s / %s (%s): %,d parameters, %d steps of %d x %d tokens%n", ts.task(), arch.name(), arch.layers(),

@@ -80,16 +80,15 @@ public record ExperimentSpec(String name, String description, long seed, ModelSp
                 throw new IllegalArgumentException(f + "every task needs task, non-empty train and eval lists and evalExamples > 0");
             boolean fromStart = false;
             for (int j = 0; j < t.train.size(); j++) {
-                String v = t.train.get(j).get(FROM_STEP);
                 int from;
                 try {
-                    from = v == null ? 0 : Integer.parseInt(v.trim());
+                    from = fromStep(t.train.get(j));
                 } catch (NumberFormatException e) {
                     from = -1;
                 }
                 if (from < 0 || from >= train.steps)
-                    throw new IllegalArgumentException(f + "tasks[" + i + "].train[" + j + "]." + FROM_STEP + " is '" + v
-                            + "'; expected a step in [0, " + train.steps + ")");
+                    throw new IllegalArgumentException(f + "tasks[" + i + "].train[" + j + "]." + FROM_STEP + " is '"
+                            + t.train.get(j).get(FROM_STEP) + "'; expected a step in [0, " + train.steps + ")");
                 fromStart |= from == 0;
             }
             if (!fromStart) throw new IllegalArgumentException(f + "tasks[" + i + "].train: every entry has a " + FROM_STEP
@@ -105,7 +104,7 @@ public record ExperimentSpec(String name, String description, long seed, ModelSp
      */
     public static final String FROM_STEP = "fromStep";
 
-    /** The step from which a validated {@code train} parameter set is drawn. */
+    /** The step from which a {@code train} parameter set is drawn (0 without the key; NumberFormatException if not a number). */
     static int fromStep(Map<String, String> params) {
         String v = params.get(FROM_STEP);
         return v == null ? 0 : Integer.parseInt(v.trim());

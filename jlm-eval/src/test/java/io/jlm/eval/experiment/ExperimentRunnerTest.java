@@ -35,7 +35,7 @@ class ExperimentRunnerTest {
         List<Task> variants = List.of(new MultiQueryRecall(2, 2, 8, 8), new MultiQueryRecall(4, 4, 8, 8));
         int t = 17;
         int[] ids = new int[4 * t], targets = new int[4 * t];
-        Trainer.BatchSource src = ExperimentRunner.batches(variants, t);
+        Trainer.BatchSource src = ExperimentRunner.batches(variants, new int[2], () -> 0, t);
         src.fill(new Rng(1), ids, targets);
         for (int row = 0; row < 4; row++) {
             int scored = 0, last = -1;
@@ -49,7 +49,7 @@ class ExperimentRunnerTest {
         List<Task> variants = List.of(new MultiQueryRecall(2, 2, 8, 8));   // 9 tokens each
         int t = 20;
         int[] ids = new int[2 * t], targets = new int[2 * t], docStart = new int[2 * t];
-        Trainer.BatchSource src = ExperimentRunner.packedBatches(variants, t);
+        Trainer.BatchSource src = ExperimentRunner.packedBatches(variants, new int[1], () -> 0, t);
         assertTrue(src.packed());
         src.fill(new Rng(1), ids, targets, docStart);
         for (int row = 0; row < 2; row++) {
