@@ -10,17 +10,33 @@ public final class Model {
     /** A named parameter; {@code decay} marks the 2-D ones that get weight decay. */
     public record Param(String name, Tensor tensor, boolean decay) {}
 
+    /** nanoGPT's (GPT-2's) initialisation spread. */
+    public static final float DEFAULT_INIT_STD = 0.02f;
+
     public final ModelConfig cfg;
     private final List<Param> params = new ArrayList<>();
     private final Map<String, Tensor> byName = new LinkedHashMap<>();
 
     /** A model with weights drawn as nanoGPT does: N(0, 0.02), residual projections N(0, 0.02/sqrt(2 n_layer)). */
     public Model(ModelConfig cfg, long seed) {
+        this(cfg, seed, DEFAULT_INIT_STD);
+    }
+
+    /**
+     * A model initialised from {@code seed} with standard deviation {@code initStd} for embeddings and input
+     * projections and {@code initStd / sqrt(2 layers)} ({@code / sqrt(sublayers)} for hybrids) for output projections.
+     * GPT-2's 0.02 is the default; {@code 1 / sqrt(3 d)} is the spread of PyTorch's default {@code nn.Linear}
+     * initialisation at width {@code d}, under which small attention models form induction heads far sooner
+     * (docs/experiments/README.md).
+     */
+    public Model(ModelConfig cfg, long seed, float initStd) {
+        if (!(initStd > 0) || !Float.isFinite(initStd))
+            throw new IllegalArgumentException("model init std " + initStd + "; expected a positive finite number");
         this.cfg = cfg;
         Rng rng = new Rng(seed);
         int c = cfg.nEmbd(), f = cfg.ffn();
-        float std = 0.02f, projStd = (float) (0.02 / Math.sqrt(2.0 * cfg.nLayer()));
-        if (cfg.arch() == ModelConfig.Arch.HYBRID) { initHybrid(rng); return; }
+        float std = initStd, projStd = (float) (initStd / Math.sqrt(2.0 * cfg.nLayer()));
+        if (cfg.arch() == ModelConfig.Arch.HYBRID) { initHybrid(rng, initStd); return; }
         boolean gpt = cfg.arch() == ModelConfig.Arch.GPT;
         normal("tok_embd", rng, std, cfg.vocab(), c);
         if (gpt) normal("pos_embd", rng, std, cfg.blockSize(), c);
@@ -56,11 +72,11 @@ public final class Model {
     }
 
     /** Parameters of a HYBRID model (names as the {@code jlm} GGUF tensors, see docs/JLM_ARCH.md). */
-    private void initHybrid(Rng rng) {
+    private void initHybrid(Rng rng, float initStd) {
         MixerConfig mx = cfg.mixers();
         int d = cfg.nEmbd(), f = cfg.ffn(), hs = cfg.headSize(), nh = cfg.nHead(), nkv = mx.nKvHead();
         String pat = mx.layers();
-        float std = 0.02f, projStd = (float) (0.02 / Math.sqrt(pat.length()));
+        float std = initStd, projStd = (float) (initStd / Math.sqrt(pat.length()));
         normal("tok_embd", rng, std, cfg.vocab(), d);
         if (mx.position() == MixerConfig.Position.LEARNED) normal("pos_embd", rng, std, cfg.blockSize(), d);
         for (int i = 0; i < pat.length(); i++) {
@@ -88,7 +104,7 @@ public final class Model {
                     s4d(p, rng, d, mx.s4dModes());
                     normal(p + "attn_output", rng, projStd, d, d);
                 }
-                case 'M' -> mamba(p, rng, d, mx);
+                case 'M' -> mamba(p, rng, d, mx, std);
                 default -> throw new IllegalStateException();
             }
         }
@@ -115,12 +131,12 @@ public final class Model {
     }
 
     /** Mamba-1's initialisation: S4D-real {@code A = -(n+1)}, {@code dt} log-uniform in [1e-3, 1e-1] through the bias, D = 1. */
-    private void mamba(String p, Rng rng, int d, MixerConfig mx) {
+    private void mamba(String p, Rng rng, int d, MixerConfig mx, float std) {
         int di = mx.ssmInner(), ds = mx.ssmState(), dtr = mx.ssmDtRank(), k = mx.ssmConv();
-        normal(p + "ssm_in", rng, 0.02f, 2 * di, d);
+        normal(p + "ssm_in", rng, std, 2 * di, d);
         fixed(p + "ssm_conv1d", rng, (float) (1 / Math.sqrt(k)), di, k);
         register(p + "ssm_conv1d_b", Tensor.zeros(p + "ssm_conv1d_b", di), false);
-        normal(p + "ssm_x", rng, 0.02f, dtr + 2 * ds, di);
+        normal(p + "ssm_x", rng, std, dtr + 2 * ds, di);
         normal(p + "ssm_dt", rng, (float) Math.pow(dtr, -0.5), di, dtr);
         Tensor dtb = Tensor.zeros(p + "ssm_dt_b", di), aLog = Tensor.zeros(p + "ssm_a_log", di, ds), dd = Tensor.zeros(p + "ssm_d", di);
         for (int i = 0; i < di; i++) {

@@ -57,7 +57,7 @@ public final class ExperimentRunner {
                 for (ExperimentSpec.Arch arch : spec.models()) runs.add(train(ts, arch, pool, outDir));
             List<Decode> decodes = new ArrayList<>();
             if (spec.decode() != null && !spec.decode().contexts().isEmpty()) {
-                String first = spec.tasks().get(0).task();
+                String first = spec.tasks().get(0).id();
                 for (Run r : runs) if (r.task().equals(first)) decodes.add(decode(r, pool));
             }
             Result res = new Result(runs, decodes);
@@ -147,12 +147,12 @@ public final class ExperimentRunner {
         ExperimentSpec.TrainSpec tr = spec.train();
         TrainConfig tc = new TrainConfig(tr.steps(), tr.batch(), tr.lr(), tr.minLr() > 0 ? tr.minLr() : tr.lr() / 10,
                 tr.warmup(), tr.steps(), 0.9, 0.99, tr.weightDecay(), 1.0, tr.steps(), 1, spec.seed(), pool.threads());
-        Model model = new Model(mc, spec.seed());
+        Model model = new Model(mc, spec.seed(), ms.init());
         int[] from = ts.train().stream().mapToInt(ExperimentSpec::fromStep).toArray(), now = {0};
         IntSupplier step = () -> now[0];
         Trainer trainer = new Trainer(model, tc, tr.isPacked() ? packedBatches(trainTasks, from, step, t) : batches(trainTasks, from, step, t), null, pool,
                 new AdamW(model.params(), tc.beta1(), tc.beta2(), 1e-8, tc.weightDecay()));
-        log.printf("%s / %s (%s): %,d parameters, %d steps of %d x %d tokens%n", ts.task(), arch.name(), arch.layers(),
+        log.printf("%s / %s (%s): %,d parameters, %d steps of %d x %d tokens%n", ts.id(), arch.name(), arch.layers(),
                 model.parameterCount(), tr.steps(), tr.batch(), t);
         double[] tokens = new double[tr.steps()], loss = new double[tr.steps()];
         long t0 = System.nanoTime();
@@ -173,12 +173,12 @@ public final class ExperimentRunner {
             acc[i] = accuracy(model, evalTasks.get(i), ts.evalExamples(), pool, spec.seed() + 1000 + i);
         }
         log.printf("  %.1f s; accuracy by length:%s%n", secs, joinAcc(lengths, acc));
-        Path gguf = outDir.resolve("models").resolve(ts.task() + "-" + arch.name() + ".gguf");
+        Path gguf = outDir.resolve("models").resolve(ts.id() + "-" + arch.name() + ".gguf");
         Files.createDirectories(gguf.getParent());
         String[] vocabTokens = new String[vocab];
         for (int i = 0; i < vocab; i++) vocabTokens[i] = "<t" + i + ">";
-        GgufExport.writeAny(model, vocabTokens, ts.task() + "-" + arch.name(), gguf);
-        return new Run(arch.name(), ts.task(), model.parameterCount(), tokens, loss, lengths, acc, secs, gguf, mx.position());
+        GgufExport.writeAny(model, vocabTokens, ts.id() + "-" + arch.name(), gguf);
+        return new Run(arch.name(), ts.id(), model.parameterCount(), tokens, loss, lengths, acc, secs, gguf, mx.position());
     }
 
     /** The positional encoding of {@code arch}: its own, else the spec's, else RoPE. */
@@ -284,10 +284,11 @@ public final class ExperimentRunner {
         md.append("Reproduce with:\n\n```\n").append(command).append("\n```\n\n");
         ExperimentSpec.ModelSpec ms = spec.model();
         ExperimentSpec.TrainSpec tr = spec.train();
-        md.append(String.format("Every model: width %d, %d heads, MLP %d, window %d, %d S4D modes, positions %s; AdamW lr %g, "
-                        + "%d steps of batch %d%s, seed %d. Accuracy: fraction of scored tokens predicted exactly (argmax), "
-                        + "on fresh examples.%n%n", ms.dim(), ms.heads(), ms.ffn(), ms.window(), ms.s4dModes(),
-                ms.position() == null ? "rope" : ms.position(), tr.lr(), tr.steps(), tr.batch(),
+        md.append(String.format("Every model: width %d, %d heads, MLP %d, window %d, %d S4D modes, positions %s, init std %s; "
+                        + "AdamW lr %g, weight decay %g, %d steps of batch %d%s, seed %d. Accuracy: fraction of scored tokens "
+                        + "predicted exactly (argmax), on fresh examples.%n%n", ms.dim(), ms.heads(), ms.ffn(), ms.window(),
+                ms.s4dModes(), ms.position() == null ? "rope" : ms.position(), ms.init(), tr.lr(), tr.weightDecay(),
+                tr.steps(), tr.batch(),
                 tr.isPacked() ? " (packed sequences, document masking)" : "", spec.seed()));
         md.append("| model | layers | positions |\n|---|---|---|\n");
         for (ExperimentSpec.Arch a : spec.models())
@@ -295,8 +296,8 @@ public final class ExperimentRunner {
                     .append(positionOf(a)).append(" |\n");
         md.append("\n");
         for (ExperimentSpec.TaskSpec ts : spec.tasks()) {
-            List<Run> rs = res.runs().stream().filter(r -> r.task().equals(ts.task())).toList();
-            md.append("## ").append(ts.task()).append("\n\n");
+            List<Run> rs = res.runs().stream().filter(r -> r.task().equals(ts.id())).toList();
+            md.append("## ").append(ts.id()).append(ts.label() != null ? " (task `" + ts.task() + "`)" : "").append("\n\n");
             md.append("Training variants: ").append(ts.train()).append("; evaluation variants: ").append(ts.eval()).append(".\n\n");
             md.append("| model | parameters | final loss | train s |");
             int[] lens = rs.get(0).evalLengths();
@@ -315,11 +316,11 @@ public final class ExperimentRunner {
                     csv.append(String.format("%s,%d,%.4f%n", r.model(), r.evalLengths()[i], r.accuracy()[i]));
                 accSeries.put(r.model(), measured(r.evalLengths(), r.accuracy()));
             }
-            Files.writeString(dir.resolve(ts.task() + "-accuracy.csv"), csv.toString());
-            Plots.line(dir.resolve(ts.task() + "-loss.png"), ts.task() + ": training loss (smoothed)", "tokens", "loss", lossSeries, false, true);
-            Plots.line(dir.resolve(ts.task() + "-accuracy.png"), ts.task() + ": accuracy vs sequence length", "sequence length",
+            Files.writeString(dir.resolve(ts.id() + "-accuracy.csv"), csv.toString());
+            Plots.line(dir.resolve(ts.id() + "-loss.png"), ts.id() + ": training loss (smoothed)", "tokens", "loss", lossSeries, false, true);
+            Plots.line(dir.resolve(ts.id() + "-accuracy.png"), ts.id() + ": accuracy vs sequence length", "sequence length",
                     "accuracy", accSeries, false, false);
-            md.append("\n![loss](").append(ts.task()).append("-loss.png)\n![accuracy](").append(ts.task()).append("-accuracy.png)\n\n");
+            md.append("\n![loss](").append(ts.id()).append("-loss.png)\n![accuracy](").append(ts.id()).append("-accuracy.png)\n\n");
         }
         if (!res.decodes().isEmpty()) {
             md.append("## Decode speed vs context\n\n");
@@ -327,7 +328,7 @@ public final class ExperimentRunner {
                     + "state for SSM and linear layers, KV cache for attention); after a JIT warm-up and a random prompt of "
                     + "each length, %d tokens decoded in 4 rounds, the fastest round reported; %d threads. State bytes: what "
                     + "the sequence's state holds after the prompt and the decoded tokens.%n%n",
-                    spec.tasks().get(0).task(), spec.decode().tokens(), spec.train().threads()));
+                    spec.tasks().get(0).id(), spec.decode().tokens(), spec.train().threads()));
             md.append("| model |");
             for (int c : res.decodes().get(0).contexts()) md.append(" tok/s @").append(c).append(" |");
             for (int c : res.decodes().get(0).contexts()) md.append(" state KiB @").append(c).append(" |");

@@ -21,8 +21,13 @@ import java.util.Map;
 public record ExperimentSpec(String name, String description, long seed, ModelSpec model, TrainSpec train,
                              List<Arch> models, List<TaskSpec> tasks, DecodeSpec decode) {
 
-    /** Shared sizes: width, heads, MLP width and the mixers' settings. */
-    public record ModelSpec(int dim, int heads, int ffn, int window, int s4dModes, String position) {}
+    /**
+     * Shared sizes: width, heads, MLP width, the mixers' settings and, optionally, the initialisation spread
+     * ({@code initStd}, default {@link io.jlm.train.Model#DEFAULT_INIT_STD}).
+     */
+    public record ModelSpec(int dim, int heads, int ffn, int window, int s4dModes, String position, Double initStd) {
+        public float init() { return initStd == null ? io.jlm.train.Model.DEFAULT_INIT_STD : initStd.floatValue(); }
+    }
 
     /**
      * The same budget for every model: steps x batch x sequence length tokens. With {@code packed}, each row holds as
@@ -40,8 +45,14 @@ public record ExperimentSpec(String name, String description, long seed, ModelSp
     /**
      * A task: training draws each sequence from one of the {@code train} parameter sets (padded to the longest);
      * each {@code eval} parameter set is scored separately ({@code evalExamples} sequences), labelled by its length.
+     * The optional {@code label} names the task in the report and output files (default: the task name), so that one
+     * spec can train the same task in several regimes, each model from scratch.
      */
-    public record TaskSpec(String task, List<Map<String, String>> train, List<Map<String, String>> eval, int evalExamples) {}
+    public record TaskSpec(String task, String label, List<Map<String, String>> train, List<Map<String, String>> eval,
+                           int evalExamples) {
+        /** The name of this task's section and files: {@code label}, else {@code task}. */
+        public String id() { return label != null ? label : task; }
+    }
 
     /** Decode speed: tokens per second after prefilling each context length (the model trained on the first task). */
     public record DecodeSpec(List<Integer> contexts, int tokens) {}
@@ -68,6 +79,8 @@ public record ExperimentSpec(String name, String description, long seed, ModelSp
         if (name == null || !name.matches("[A-Za-z0-9._-]+")) throw new IllegalArgumentException(f + "name must be a plain word, got " + name);
         if (model == null || model.dim <= 0 || model.heads <= 0 || model.ffn <= 0)
             throw new IllegalArgumentException(f + "model needs positive dim, heads and ffn");
+        if (model.initStd != null && !(model.initStd > 0 && model.initStd < 10))
+            throw new IllegalArgumentException(f + "model.initStd is " + model.initStd + "; expected a number in (0, 10)");
         if (train == null || train.steps <= 0 || train.batch <= 0 || !(train.lr > 0))
             throw new IllegalArgumentException(f + "train needs positive steps, batch and lr");
         if (models == null || models.isEmpty()) throw new IllegalArgumentException(f + "models is empty");
@@ -78,6 +91,11 @@ public record ExperimentSpec(String name, String description, long seed, ModelSp
             TaskSpec t = tasks.get(i);
             if (t.task == null || t.train == null || t.train.isEmpty() || t.eval == null || t.eval.isEmpty() || t.evalExamples <= 0)
                 throw new IllegalArgumentException(f + "every task needs task, non-empty train and eval lists and evalExamples > 0");
+            if (t.label != null && !t.label.matches("[A-Za-z0-9._-]+"))
+                throw new IllegalArgumentException(f + "tasks[" + i + "].label must be a plain word (letters, digits, . _ -), got '" + t.label + "'");
+            for (int j = 0; j < i; j++) if (tasks.get(j).id().equals(t.id()))
+                throw new IllegalArgumentException(f + "tasks[" + j + "] and tasks[" + i + "] are both named '" + t.id()
+                        + "'; give them distinct labels");
             boolean fromStart = false;
             for (int j = 0; j < t.train.size(); j++) {
                 int from;

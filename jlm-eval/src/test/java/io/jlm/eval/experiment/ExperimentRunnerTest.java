@@ -159,4 +159,42 @@ class ExperimentRunnerTest {
                 + "{\"length\": \"6\", \"alphabet\": \"4\", \"fromStep\": \"20\"}]"));
         assertEquals(20, ExperimentSpec.fromStep(ExperimentSpec.read(spec).tasks().get(0).train().get(1)));
     }
+    @Test void badInitStdsAndTaskLabelsNameTheField(@TempDir Path dir) throws Exception {
+        Path spec = dir.resolve("lab.json");
+        String model = "\"position\": \"rope\"}";
+        assertTrue(SPEC.contains(model));
+        Files.writeString(spec, SPEC.replace(model, "\"position\": \"rope\", \"initStd\": -0.1}"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("lab.json") && e.getMessage().contains("model.initStd"), e.getMessage());
+        Files.writeString(spec, SPEC.replace(model, "\"position\": \"rope\", \"initStd\": 0.07}"));
+        assertEquals(0.07f, ExperimentSpec.read(spec).model().init());
+        Files.writeString(spec, SPEC);
+        assertEquals(io.jlm.train.Model.DEFAULT_INIT_STD, ExperimentSpec.read(spec).model().init());
+        Files.writeString(spec, SPEC.replace("{\"task\": \"copy\",", "{\"task\": \"copy\", \"label\": \"copy 4\","));
+        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("tasks[0].label") && e.getMessage().contains("'copy 4'"), e.getMessage());
+        String task = SPEC.substring(SPEC.indexOf("{\"task\""), SPEC.indexOf("\"evalExamples\": 16}") + "\"evalExamples\": 16}".length());
+        Files.writeString(spec, SPEC.replace(task, task + ", " + task));
+        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
+        assertTrue(e.getMessage().contains("tasks[0] and tasks[1]") && e.getMessage().contains("'copy'"), e.getMessage());
+    }
+
+    @Test void labelledTasksTrainTheSameTaskInTwoRegimesWithTheirOwnFiles(@TempDir Path dir) throws Exception {
+        String task = SPEC.substring(SPEC.indexOf("{\"task\""), SPEC.indexOf("\"evalExamples\": 16}") + "\"evalExamples\": 16}".length());
+        String longer = task.replace("{\"task\": \"copy\",", "{\"task\": \"copy\", \"label\": \"copy-6\",")
+                .replace("\"train\": [{\"length\": \"4\"", "\"train\": [{\"length\": \"6\"");
+        Path spec = dir.resolve("two.json");
+        Files.writeString(spec, SPEC.replace(task, task + ", " + longer)
+                .replace("{\"name\": \"mamba\", \"layers\": \"M\"}, {\"name\": \"retnet\", \"layers\": \"RF\"}", "")
+                .replace("{\"name\": \"attn\", \"layers\": \"AF\"}, ", "{\"name\": \"attn\", \"layers\": \"AF\"}")
+                .replace("\"position\": \"rope\"}", "\"position\": \"rope\", \"initStd\": 0.1}")
+                .replace(",\n  \"decode\": {\"contexts\": [80, 200], \"tokens\": 4}", ""));
+        ExperimentRunner.Result res = new ExperimentRunner(ExperimentSpec.read(spec), new PrintStream(new ByteArrayOutputStream(), true))
+                .run(dir.resolve("out"), "jlm experiment run two.json");
+        assertEquals(List.of("copy", "copy-6"), res.runs().stream().map(ExperimentRunner.Run::task).toList());
+        for (String f : new String[]{"copy-accuracy.csv", "copy-6-accuracy.csv", "copy-6-loss.png", "models/copy-6-attn.gguf"})
+            assertTrue(Files.size(dir.resolve("out").resolve(f)) > 0, f);
+        String report = Files.readString(dir.resolve("out/report.md"));
+        assertTrue(report.contains("## copy-6 (task `copy`)") && report.contains("init std 0.1;"), report);
+    }
 }
