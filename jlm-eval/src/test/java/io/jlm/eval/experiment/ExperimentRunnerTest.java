@@ -84,18 +84,14 @@ class ExperimentRunnerTest {
 
     @Test void badSpecsNameTheFileAndTheField(@TempDir Path dir) throws Exception {
         Path spec = dir.resolve("bad.json");
-        Files.writeString(spec, SPEC.replace("\"steps\": 40", "\"steps\": 0"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("bad.json") && e.getMessage().contains("steps"), e.getMessage());
-        Files.writeString(spec, SPEC.replace("\"seed\": 3,", "\"seed\": 3, \"sede\": 1,"));
-        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("sede"), e.getMessage());
-        Files.writeString(spec, SPEC.replace("\"seed\": 3,", ""));
-        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("seed"), e.getMessage());
-        Files.writeString(spec, "{ not json");
-        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
+        String e = refusal(spec, SPEC.replace("\"steps\": 40", "\"steps\": 0"));
+        assertTrue(e.contains("bad.json") && e.contains("steps"), e);
+        e = refusal(spec, SPEC.replace("\"seed\": 3,", "\"seed\": 3, \"sede\": 1,"));
+        assertTrue(e.contains("sede"), e);
+        e = refusal(spec, SPEC.replace("\"seed\": 3,", ""));
+        assertTrue(e.contains("seed"), e);
+        e = refusal(spec, "{ not json");
+        assertTrue(e.contains("not valid JSON"), e);
         assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(dir.resolve("missing.json")));
     }
 
@@ -141,42 +137,36 @@ class ExperimentRunnerTest {
         Path spec = dir.resolve("cur.json");
         String train = "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\"}]";
         assertTrue(SPEC.contains(train));
-        Files.writeString(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"40\"}]"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("cur.json") && e.getMessage().contains("tasks[0].train[0].fromStep")
-                && e.getMessage().contains("[0, 40)"), e.getMessage());
-        Files.writeString(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"x\"}]"));
-        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("'x'"), e.getMessage());
-        Files.writeString(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"3\"}]"));
-        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("from step 0"), e.getMessage());
-        Files.writeString(spec, SPEC.replace("\"eval\": [{\"length\": \"4\", \"alphabet\": \"4\"}",
+        String e = refusal(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"40\"}]"));
+        assertTrue(e.contains("cur.json") && e.contains("tasks[0].train[0].fromStep")
+                && e.contains("[0, 40)"), e);
+        e = refusal(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"x\"}]"));
+        assertTrue(e.contains("'x'"), e);
+        e = refusal(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"3\"}]"));
+        assertTrue(e.contains("from step 0"), e);
+        e = refusal(spec, SPEC.replace("\"eval\": [{\"length\": \"4\", \"alphabet\": \"4\"}",
                 "\"eval\": [{\"length\": \"4\", \"alphabet\": \"4\", \"fromStep\": \"1\"}"));
-        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("tasks[0].eval[0]") && e.getMessage().contains("train entries only"), e.getMessage());
+        assertTrue(e.contains("tasks[0].eval[0]") && e.contains("train entries only"), e);
         Files.writeString(spec, SPEC.replace(train, "\"train\": [{\"length\": \"4\", \"alphabet\": \"4\"}, "
                 + "{\"length\": \"6\", \"alphabet\": \"4\", \"fromStep\": \"20\"}]"));
         assertEquals(20, ExperimentSpec.fromStep(ExperimentSpec.read(spec).tasks().get(0).train().get(1)));
     }
+
     @Test void badInitStdsAndTaskLabelsNameTheField(@TempDir Path dir) throws Exception {
         Path spec = dir.resolve("lab.json");
         String model = "\"position\": \"rope\"}";
         assertTrue(SPEC.contains(model));
-        Files.writeString(spec, SPEC.replace(model, "\"position\": \"rope\", \"initStd\": -0.1}"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("lab.json") && e.getMessage().contains("model.initStd"), e.getMessage());
+        String e = refusal(spec, SPEC.replace(model, "\"position\": \"rope\", \"initStd\": -0.1}"));
+        assertTrue(e.contains("lab.json") && e.contains("model.initStd"), e);
         Files.writeString(spec, SPEC.replace(model, "\"position\": \"rope\", \"initStd\": 0.07}"));
         assertEquals(0.07f, ExperimentSpec.read(spec).model().init());
         Files.writeString(spec, SPEC);
         assertEquals(io.jlm.train.Model.DEFAULT_INIT_STD, ExperimentSpec.read(spec).model().init());
-        Files.writeString(spec, SPEC.replace("{\"task\": \"copy\",", "{\"task\": \"copy\", \"label\": \"copy 4\","));
-        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("tasks[0].label") && e.getMessage().contains("'copy 4'"), e.getMessage());
+        e = refusal(spec, SPEC.replace("{\"task\": \"copy\",", "{\"task\": \"copy\", \"label\": \"copy 4\","));
+        assertTrue(e.contains("tasks[0].label") && e.contains("'copy 4'"), e);
         String task = SPEC.substring(SPEC.indexOf("{\"task\""), SPEC.indexOf("\"evalExamples\": 16}") + "\"evalExamples\": 16}".length());
-        Files.writeString(spec, SPEC.replace(task, task + ", " + task));
-        e = assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec));
-        assertTrue(e.getMessage().contains("tasks[0] and tasks[1]") && e.getMessage().contains("'copy'"), e.getMessage());
+        e = refusal(spec, SPEC.replace(task, task + ", " + task));
+        assertTrue(e.contains("tasks[0] and tasks[1]") && e.contains("'copy'"), e);
     }
 
     @Test void labelledTasksTrainTheSameTaskInTwoRegimesWithTheirOwnFiles(@TempDir Path dir) throws Exception {
@@ -196,5 +186,11 @@ class ExperimentRunnerTest {
             assertTrue(Files.size(dir.resolve("out").resolve(f)) > 0, f);
         String report = Files.readString(dir.resolve("out/report.md"));
         assertTrue(report.contains("## copy-6 (task `copy`)") && report.contains("init std 0.1;"), report);
+    }
+
+    /** Writes {@code text} to {@code spec} and returns the message with which reading it is refused. */
+    private static String refusal(Path spec, String text) throws Exception {
+        Files.writeString(spec, text);
+        return assertThrows(IllegalArgumentException.class, () -> ExperimentSpec.read(spec)).getMessage();
     }
 }
