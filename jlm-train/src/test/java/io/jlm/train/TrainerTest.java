@@ -198,20 +198,20 @@ class TrainerTest {
         assertEquals(0.6, w.grad[0], 1e-6);
         assertEquals(0.8, w.grad[1], 1e-6);
     }
+
     @Test void initStdSetsTheSpreadOfEveryProjection() {
         ModelConfig mc = ModelConfig.hybrid(40, 16, 2, 32, 64, MixerConfig.of("AFM", 2, 32));
         Model base = new Model(mc, 5), same = new Model(mc, 5, Model.DEFAULT_INIT_STD), wide = new Model(mc, 5, 0.1f);
         for (Model.Param p : base.params())
             assertArrayEquals(p.tensor().data, same.get(p.name()).data, p.name() + ": the default is GPT-2's 0.02");
-        // output projections get std / sqrt(sublayers); the Mamba input projection follows the same std
-        String[][] expect = {{"tok_embd", "1"}, {"blk.0.attn_qkv", "1"}, {"blk.1.ffn_up", "1"}, {"blk.2.ssm_in", "1"},
-                {"blk.0.attn_output", "3"}, {"blk.1.ffn_down", "3"}};
-        for (String[] e : expect) {
-            double want = 0.1 / Math.sqrt(Double.parseDouble(e[1]));
-            double got = rms(wide.get(e[0]).data), was = rms(base.get(e[0]).data);
-            assertEquals(want, got, 0.1 * want, e[0]);
-            assertEquals(5.0, got / was, 0.25, e[0] + " scales with the std");
-        }
+        // expected spread of each tensor: output projections get std / sqrt(3 sublayers); Mamba's input projection the std
+        java.util.Map<String, Double> expect = java.util.Map.of("tok_embd", 0.1, "blk.0.attn_qkv", 0.1, "blk.1.ffn_up", 0.1,
+                "blk.2.ssm_in", 0.1, "blk.0.attn_output", 0.1 / Math.sqrt(3), "blk.1.ffn_down", 0.1 / Math.sqrt(3));
+        expect.forEach((name, want) -> {
+            double got = rms(wide.get(name).data), was = rms(base.get(name).data);
+            assertEquals(want, got, 0.1 * want, name);
+            assertEquals(5.0, got / was, 0.25, name + " scales with the std");
+        });
         assertThrows(IllegalArgumentException.class, () -> new Model(mc, 5, 0f));
         assertThrows(IllegalArgumentException.class, () -> new Model(mc, 5, Float.NaN));
     }

@@ -31,6 +31,9 @@ class ExperimentRunnerTest {
             }
             """;
 
+    /** The one entry of {@link #SPEC}'s {@code tasks} list. */
+    static final String COPY_TASK = SPEC.substring(SPEC.indexOf("{\"task\""), SPEC.indexOf("\"evalExamples\": 16}") + "\"evalExamples\": 16}".length());
+
     @Test void paddedTaskBatchesScoreOnlyTheTaskPositions() {
         List<Task> variants = List.of(new MultiQueryRecall(2, 2, 8, 8), new MultiQueryRecall(4, 4, 8, 8));
         int t = 17;
@@ -164,17 +167,15 @@ class ExperimentRunnerTest {
         assertEquals(io.jlm.train.Model.DEFAULT_INIT_STD, ExperimentSpec.read(spec).model().init());
         e = refusal(spec, SPEC.replace("{\"task\": \"copy\",", "{\"task\": \"copy\", \"label\": \"copy 4\","));
         assertTrue(e.contains("tasks[0].label") && e.contains("'copy 4'"), e);
-        String task = SPEC.substring(SPEC.indexOf("{\"task\""), SPEC.indexOf("\"evalExamples\": 16}") + "\"evalExamples\": 16}".length());
-        e = refusal(spec, SPEC.replace(task, task + ", " + task));
+        e = refusal(spec, SPEC.replace(COPY_TASK, COPY_TASK + ", " + COPY_TASK));
         assertTrue(e.contains("tasks[0] and tasks[1]") && e.contains("'copy'"), e);
     }
 
     @Test void labelledTasksTrainTheSameTaskInTwoRegimesWithTheirOwnFiles(@TempDir Path dir) throws Exception {
-        String task = SPEC.substring(SPEC.indexOf("{\"task\""), SPEC.indexOf("\"evalExamples\": 16}") + "\"evalExamples\": 16}".length());
-        String longer = task.replace("{\"task\": \"copy\",", "{\"task\": \"copy\", \"label\": \"copy-6\",")
+        String longer = COPY_TASK.replace("{\"task\": \"copy\",", "{\"task\": \"copy\", \"label\": \"copy-6\",")
                 .replace("\"train\": [{\"length\": \"4\"", "\"train\": [{\"length\": \"6\"");
         Path spec = dir.resolve("two.json");
-        Files.writeString(spec, SPEC.replace(task, task + ", " + longer)
+        Files.writeString(spec, SPEC.replace(COPY_TASK, COPY_TASK + ", " + longer)
                 .replace("{\"name\": \"mamba\", \"layers\": \"M\"}, {\"name\": \"retnet\", \"layers\": \"RF\"}", "")
                 .replace("{\"name\": \"attn\", \"layers\": \"AF\"}, ", "{\"name\": \"attn\", \"layers\": \"AF\"}")
                 .replace("\"position\": \"rope\"}", "\"position\": \"rope\", \"initStd\": 0.1}")
